@@ -1,0 +1,150 @@
+"""The database handle: one writer connection (every write goes through it), one reader, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from fediverse_learn.errors import SchemaError
+from fediverse_learn.store.migrations import MIGRATIONS
+
+__all__ = ["Database", "Row", "Transaction"]
+
+log = logging.getLogger(__name__)
+
+Row = aiosqlite.Row
+Params = Sequence[Any] | dict[str, Any]
+
+
+class Transaction:
+    """A write transaction on the writer connection; statements only, never network awaits."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the number of rows changed."""
+        cur = await self._conn.execute(sql, params)
+        count = cur.rowcount
+        await cur.close()
+        return count
+
+    async def insert(self, sql: str, params: Params = ()) -> int | None:
+        """Run an INSERT; return the new rowid, or None when nothing was inserted (ON CONFLICT DO NOTHING)."""
+        cur = await self._conn.execute(sql, params)
+        rowid = cur.lastrowid if cur.rowcount > 0 else None
+        await cur.close()
+        return rowid
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+
+class Database:
+    """One SQLite file in WAL mode; writes serialised through one connection."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, create: bool = False) -> Database:
+        """Open the database; with create=False a missing file is a SchemaError."""
+        if not create and not await asyncio.to_thread(path.exists):
+            raise SchemaError(f"{path}: database not found (run `fediverse-learn init`)")
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        writer = await _connect(path)
+        reader = await _connect(path)
+        await reader.execute("PRAGMA query_only = ON")
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        await self._reader.close()
+        await self._writer.close()
+
+    async def schema_version(self) -> int:
+        async with self._reader.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> list[int]:
+        """Apply every pending migration, each in its own transaction; return the versions applied."""
+        applied: list[int] = []
+        async with self._lock:
+            async with self._writer.execute("PRAGMA user_version") as cur:
+                row = await cur.fetchone()
+            current = int(row[0]) if row else 0
+            for version, script in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                await self._writer.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+                )
+                log.info("applied migration %d", version)
+                applied.append(version)
+        return applied
+
+    async def check_schema(self) -> None:
+        """Fail unless the database is at exactly the version this code expects."""
+        version = await self.schema_version()
+        if version < len(MIGRATIONS):
+            raise SchemaError(
+                f"{self.path}: schema version {version}, need {len(MIGRATIONS)} (run `fediverse-learn init`)"
+            )
+        if version > len(MIGRATIONS):
+            raise SchemaError(f"{self.path}: schema version {version} is newer than this code understands")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """BEGIN IMMEDIATE ... COMMIT on the writer; rolled back if the block raises."""
+        async with self._lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._writer)
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """One write statement in its own transaction; return the number of rows changed."""
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._reader.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._reader.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return row[0] if row is not None else None
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute("PRAGMA journal_mode = WAL")
+    await conn.execute("PRAGMA synchronous = FULL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA busy_timeout = 10000")
+    return conn

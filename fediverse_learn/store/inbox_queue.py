@@ -1,0 +1,87 @@
+"""The durable inbox queue: verified activities stored before 202, claimed by the inbox worker with a lease."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fediverse_learn.store.db import Database, Transaction
+
+__all__ = [
+    "QueuedActivity",
+    "claim_incoming",
+    "enqueue_incoming",
+    "enqueue_incoming_tx",
+    "finish_incoming",
+    "park_incoming",
+    "retry_incoming",
+]
+
+
+@dataclass(frozen=True)
+class QueuedActivity:
+    id: int
+    activity_id: str
+    actor_uri: str
+    recipient: str | None
+    body: bytes
+    attempts: int
+
+
+_INSERT = (
+    "INSERT INTO inbox_queue (activity_id, actor_uri, recipient, body, next_attempt_at, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activity_id) DO NOTHING"
+)
+
+
+async def enqueue_incoming(
+    db: Database, activity_id: str, actor_uri: str, recipient: str | None, body: bytes, now: float,
+) -> bool:
+    """Store a verified activity; False if this activity id was already received (redelivery)."""
+    async with db.transaction() as tx:
+        return await enqueue_incoming_tx(tx, activity_id, actor_uri, recipient, body, now)
+
+
+async def enqueue_incoming_tx(
+    tx: Transaction, activity_id: str, actor_uri: str, recipient: str | None, body: bytes, now: float,
+) -> bool:
+    """The same inside a caller's transaction (local delivery of our own activities)."""
+    return await tx.insert(_INSERT, (activity_id, actor_uri, recipient, body, now, now)) is not None
+
+
+async def claim_incoming(db: Database, now: float, lease: float, limit: int) -> list[QueuedActivity]:
+    """Claim due activities (queued, due, lease expired) in arrival order, leasing them for `lease` seconds."""
+    async with db.transaction() as tx:
+        rows = await tx.fetchall(
+            "SELECT id, activity_id, actor_uri, recipient, body, attempts FROM inbox_queue"
+            " WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+            " ORDER BY id LIMIT ?",
+            (now, now, limit),
+        )
+        if rows:
+            await tx.executemany(
+                "UPDATE inbox_queue SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+                [(now + lease, r["id"]) for r in rows],
+            )
+    return [
+        QueuedActivity(id=r["id"], activity_id=r["activity_id"], actor_uri=r["actor_uri"],
+                       recipient=r["recipient"], body=bytes(r["body"]), attempts=r["attempts"] + 1)
+        for r in rows
+    ]
+
+
+async def finish_incoming(db: Database, queue_id: int) -> None:
+    await db.execute("UPDATE inbox_queue SET state = 'done', lease_until = NULL, last_error = NULL WHERE id = ?",
+                     (queue_id,))
+
+
+async def retry_incoming(db: Database, queue_id: int, error: str, next_attempt_at: float) -> None:
+    await db.execute(
+        "UPDATE inbox_queue SET lease_until = NULL, last_error = ?, next_attempt_at = ? WHERE id = ?",
+        (error[:2000], next_attempt_at, queue_id),
+    )
+
+
+async def park_incoming(db: Database, queue_id: int, error: str) -> None:
+    """Give up on an activity, keeping it and the reason (never silently dropped)."""
+    await db.execute("UPDATE inbox_queue SET state = 'failed', lease_until = NULL, last_error = ? WHERE id = ?",
+                     (error[:2000], queue_id))

@@ -1,0 +1,71 @@
+"""Actor routes: Person/Group and instance actor documents by content negotiation, profile pages."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from fediverse_learn.documents import to_ap_actor, to_ap_instance_actor, to_ap_ordered_collection
+from fediverse_learn.services import Services
+from fediverse_learn.store.actors import LocalActor, get_actor
+from fediverse_learn.store.follows import count_followers, count_following
+from fediverse_learn.web.auth import signed_by
+from fediverse_learn.web.pages import profile_page
+from fediverse_learn.web.responses import ActivityJSONResponse, error_response, wants_activitypub
+
+__all__ = ["actor_routes"]
+
+
+def actor_routes(services: Services) -> list[Route]:
+    uris = services.uris
+
+    async def _actor(request: Request) -> LocalActor | None:
+        actor = await get_actor(services.db, request.path_params["name"])
+        if actor is None or actor.is_instance:
+            return None
+        return actor
+
+    async def instance_actor(request: Request) -> Response:
+        doc = to_ap_instance_actor(services.instance, uris, services.config.instance.name)
+        return ActivityJSONResponse(doc)
+
+    async def actor_document(request: Request) -> Response:
+        actor = await _actor(request)
+        if actor is None:
+            return error_response(404, "not found")
+        if wants_activitypub(request):
+            await signed_by(services, request)
+            return ActivityJSONResponse(to_ap_actor(actor, uris))
+        return RedirectResponse(uris.profile_page(actor.name), status_code=302)
+
+    async def profile(request: Request) -> Response:
+        actor = await _actor(request)
+        if actor is None:
+            return HTMLResponse("<h1>Not found</h1>", status_code=404)
+        if wants_activitypub(request):
+            return ActivityJSONResponse(to_ap_actor(actor, uris))
+        actor_uri = uris.actor(actor.name)
+        followers = await count_followers(services.db, actor_uri)
+        following = await count_following(services.db, actor_uri)
+        html = profile_page(actor, uris, followers, following)
+        return HTMLResponse(html, headers={"Vary": "Accept"})
+
+    async def follow_collection(request: Request) -> Response:
+        actor = await _actor(request)
+        if actor is None:
+            return error_response(404, "not found")
+        actor_uri = uris.actor(actor.name)
+        if request.url.path.endswith("/followers"):
+            cid, total = uris.followers(actor.name), await count_followers(services.db, actor_uri)
+        else:
+            cid, total = uris.following(actor.name), await count_following(services.db, actor_uri)
+        return ActivityJSONResponse(to_ap_ordered_collection(cid, total, None))
+
+    return [
+        Route("/actor", instance_actor),
+        Route("/users/{name}", actor_document),
+        Route("/@{name}", profile),
+        Route("/users/{name}/followers", follow_collection),
+        Route("/users/{name}/following", follow_collection),
+    ]
