@@ -42,5 +42,14 @@ typecheck: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
 
+PEER := interop/fedify-peer
+
+$(PEER)/node_modules/.package-lock.json: $(PEER)/package.json $(PEER)/package-lock.json
+	cd $(PEER) && npm ci --no-audit --no-fund
+
+# Not part of `make test`: the end-to-end flows against an independent implementation, a Fedify peer on loopback.
+interop: $(VENV)/.installed-test $(PEER)/node_modules/.package-lock.json
+	FEDIVERSE_LEARN_INTEROP=1 $(BIN)/pytest -q tests/interop
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache interop/fedify-peer/node_modules

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from bench import startup
+
 
 def main() -> int:
-    from bench import startup
-
     startup.main()
     return 0
 

@@ -27,11 +27,11 @@ from fediverse_learn.web.actors import actor_routes
 from fediverse_learn.web.discovery import discovery_routes
 from fediverse_learn.web.errors import EXCEPTION_HANDLERS
 from fediverse_learn.web.notes import note_routes
+from fediverse_learn.workers import Worker, WorkerRunner
 from inbox.endpoint import inbox_routes
 from inbox.worker import InboxWorker
 from outbox.c2s import outbox_routes
 from outbox.delivery import DeliveryWorker
-from fediverse_learn.workers import Worker, WorkerRunner
 
 __all__ = ["app_workers", "build_services", "create_app", "initialize"]
 

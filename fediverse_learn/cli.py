@@ -8,8 +8,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import orjson
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ACTOR_TTL = 24 * 3600.0          # refetch cached actors after a day
 FAILURE_COOL_OFF = 300.0         # do not refetch a failing key/actor URL for five minutes
+TRANSIENT = "transient: "        # marks a negative-cache entry whose cause may pass (-> 503, not 401)
 AP_TYPES = ("application/activity+json", 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"')
 
 
@@ -99,14 +100,18 @@ class Resolver:
         url = key_id.split("#", 1)[0]
         failed = await remote.recent_failure(self._db, url, now - FAILURE_COOL_OFF)
         if failed is not None and not refresh:
-            raise KeyFetchError(f"Unable to fetch key JSON at {key_id} (recently failed: {failed})")
+            message = f"Unable to fetch key JSON at {key_id} (recently failed: {failed})"
+            if failed.startswith(TRANSIENT):
+                raise KeyFetchUnavailable(message)
+            raise KeyFetchError(message)
         try:
             return await self._fetch_key(key_id, url)
         except DomainBlocked:
             raise
         except FetchError as exc:
-            await remote.record_failure(self._db, url, str(exc), now)
-            if _transient(exc):
+            transient = _transient(exc)
+            await remote.record_failure(self._db, url, (TRANSIENT if transient else "") + str(exc), now)
+            if transient:
                 raise KeyFetchUnavailable(f"Unable to fetch key JSON at {key_id}: {exc}") from exc
             raise KeyFetchError(f"Unable to fetch key JSON at {key_id}: {exc}") from exc
         except ValidationError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 __all__ = ["LocalRef", "Uris"]
 
@@ -117,3 +117,12 @@ class Uris:
         if m:
             return LocalRef(name=m.group(1), kind=m.group(2), object_id=int(m.group(3)), collection=m.group(4))
         return None
+
+    # note collections and collection pages
+    def note_collection(self, name: str, note_id: int, collection: str) -> str:
+        """A note's `replies`, `likes` or `shares` collection."""
+        return f"{self.note(name, note_id)}/{collection}"
+
+    def collection_page(self, collection: str, **params: str | int) -> str:
+        """A page of one of our collections: `?page=true` and the paging parameters (max_id, min_id)."""
+        return f"{collection}?{urlencode({'page': 'true', **params})}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from fediverse_learn.errors import DomainBlocked, SignatureError
+from fediverse_learn.errors import DomainBlocked, SignatureError, ValidationError
 from fediverse_learn.services import Services
 from fediverse_learn.signatures import load_public_key, read_signature, verify_signature
 from fediverse_learn.vocab import host_of
@@ -37,7 +37,10 @@ async def verify_request(
     target = services.uris.base + path + (f"?{query}" if query else "")
     sig = read_signature(method, target, headers, body, services.clock.time(),
                          services.config.federation.signature_max_skew)
-    key_host = host_of(sig.key_id)
+    try:
+        key_host = host_of(sig.key_id)
+    except ValidationError as exc:
+        raise SignatureError(f"bad keyId {sig.key_id!r}: {exc}") from None
     if not await services.host_allowed(key_host):
         raise DomainBlocked(f"{key_host} is blocked by the federation policy")
     key = await services.resolver.key(sig.key_id)

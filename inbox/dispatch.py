@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import logging
 
+from fediverse_learn.converters import ACTOR_TYPES, NOTE_TYPES
 from fediverse_learn.services import Services
 from fediverse_learn.vocab import types_of
+from inbox.handlers.block import handle_block
+from inbox.handlers.create import handle_create
+from inbox.handlers.delete import handle_delete
+from inbox.handlers.flag import handle_flag
+from inbox.handlers.follow import handle_accept, handle_follow, handle_reject
+from inbox.handlers.move import handle_move
+from inbox.handlers.reactions import handle_announce, handle_like
+from inbox.handlers.undo import handle_undo
+from inbox.handlers.update import handle_update, handle_update_actor, handle_update_note
 from inbox.incoming import Handler, Incoming
 
 __all__ = ["HANDLERS", "dispatch"]
@@ -13,7 +23,23 @@ __all__ = ["HANDLERS", "dispatch"]
 log = logging.getLogger(__name__)
 
 # Keys: (activity type, object type) or (activity type, "*") as a fallback.
-HANDLERS: dict[tuple[str, str], Handler] = {}
+# A "*" entry also takes objects given as a bare id; the handler fetches or looks up what it needs.
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("Follow", "*"): handle_follow,
+    ("Accept", "*"): handle_accept,
+    ("Reject", "*"): handle_reject,
+    ("Undo", "*"): handle_undo,
+    ("Create", "*"): handle_create,           # Note, Article, Page, Question; other types are ignored
+    **{("Update", kind): handle_update_note for kind in NOTE_TYPES},
+    **{("Update", kind): handle_update_actor for kind in ACTOR_TYPES},
+    ("Update", "*"): handle_update,
+    ("Delete", "*"): handle_delete,
+    ("Like", "*"): handle_like,
+    ("Announce", "*"): handle_announce,
+    ("Block", "*"): handle_block,
+    ("Flag", "*"): handle_flag,
+    ("Move", "*"): handle_move,
+}
 
 
 async def dispatch(services: Services, incoming: Incoming) -> None:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from fediverse_learn.store.db import Database, Transaction
 from fediverse_learn.vocab import host_of
 
 __all__ = [
     "Delivery",
+    "Settlement",
     "claim_deliveries",
     "drop_delivery",
     "enqueue_deliveries",
     "finish_delivery",
+    "release_delivery",
     "retry_delivery",
+    "settle_deliveries",
 ]
+
+# States: queued (due at `next_attempt_at`; claimed by setting `lease_until`) -> done | failed (reason kept).
+# A claim counts as an attempt. A process that dies holding a claim loses nothing: the row stays queued and
+# is claimable again once its lease has passed. Hosts marked unavailable (`store.hosts`) are never claimed.
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,8 @@ async def enqueue_deliveries(
 
 async def claim_deliveries(db: Database, now: float, lease: float, limit: int,
                            skip_hosts: Iterable[str] = ()) -> list[Delivery]:
-    """Claim due deliveries with a lease so two workers never send the same row."""
+    """Claim due deliveries with a lease so two workers never send the same row; rows for hosts marked
+    unavailable, and for `skip_hosts`, stay queued and unclaimed."""
     skip = list(skip_hosts)
     placeholders = ",".join("?" * len(skip))
     not_skipped = f" AND host NOT IN ({placeholders})" if skip else ""
@@ -54,6 +63,7 @@ async def claim_deliveries(db: Database, now: float, lease: float, limit: int,
         rows = await tx.fetchall(
             "SELECT id, activity_uri, actor_id, inbox_url, host, body, attempts FROM deliveries"
             " WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+            " AND host NOT IN (SELECT host FROM hosts WHERE unavailable = 1)"
             f"{not_skipped} ORDER BY next_attempt_at, id LIMIT ?",
             (now, now, *skip, limit),
         )
@@ -69,18 +79,50 @@ async def claim_deliveries(db: Database, now: float, lease: float, limit: int,
     ]
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """The outcome of one claimed row: `done`, `retry` (at `next_attempt_at`), `failed`, or `released`
+    (given back unsent because its lease was about to run out: due at once, the attempt not counted)."""
+
+    delivery_id: int
+    outcome: Literal["done", "retry", "failed", "released"]
+    error: str = ""
+    next_attempt_at: float = 0.0
+
+
+_SETTLE_SQL = {
+    "done": "UPDATE deliveries SET state = 'done', lease_until = NULL WHERE id = :id",
+    "retry": "UPDATE deliveries SET lease_until = NULL, last_error = :error, next_attempt_at = :at WHERE id = :id",
+    "failed": "UPDATE deliveries SET state = 'failed', lease_until = NULL, last_error = :error WHERE id = :id",
+    "released": "UPDATE deliveries SET lease_until = NULL, attempts = max(attempts - 1, 0)"
+    " WHERE id = :id AND state = 'queued'",
+}
+
+
+async def settle_deliveries(db: Database, settlements: Sequence[Settlement]) -> None:
+    """Write several outcomes in one transaction (one fsync for a group of answers)."""
+    if not settlements:
+        return
+    async with db.transaction() as tx:
+        for s in settlements:
+            await tx.execute(
+                _SETTLE_SQL[s.outcome], {"id": s.delivery_id, "error": s.error[:2000], "at": s.next_attempt_at}
+            )
+
+
 async def finish_delivery(db: Database, delivery_id: int) -> None:
-    await db.execute("UPDATE deliveries SET state = 'done', lease_until = NULL WHERE id = ?", (delivery_id,))
+    await settle_deliveries(db, [Settlement(delivery_id, "done")])
 
 
 async def retry_delivery(db: Database, delivery_id: int, error: str, next_attempt_at: float) -> None:
-    await db.execute(
-        "UPDATE deliveries SET lease_until = NULL, last_error = ?, next_attempt_at = ? WHERE id = ?",
-        (error[:2000], next_attempt_at, delivery_id),
-    )
+    await settle_deliveries(db, [Settlement(delivery_id, "retry", error, next_attempt_at)])
+
+
+async def release_delivery(db: Database, delivery_id: int) -> None:
+    """Give a claimed row back unsent: due at once, the attempt not counted."""
+    await settle_deliveries(db, [Settlement(delivery_id, "released")])
 
 
 async def drop_delivery(db: Database, delivery_id: int, error: str) -> None:
     """Give up on a delivery, keeping the row and the reason."""
-    await db.execute("UPDATE deliveries SET state = 'failed', lease_until = NULL, last_error = ? WHERE id = ?",
-                     (error[:2000], delivery_id))
+    await settle_deliveries(db, [Settlement(delivery_id, "failed", error)])

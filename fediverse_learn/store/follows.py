@@ -13,6 +13,7 @@ __all__ = [
     "delete_follow",
     "follower_inboxes",
     "get_follow",
+    "get_follow_by_activity",
     "list_followers",
     "list_following",
     "set_follow",
@@ -42,6 +43,13 @@ async def get_follow(db: Database | Transaction, follower_uri: str, followee_uri
     row = await db.fetchone(
         "SELECT follower_uri, followee_uri, state, activity_uri, created_at FROM follows"
         " WHERE follower_uri = ? AND followee_uri = ?", (follower_uri, followee_uri))
+    return Follow(**dict(row)) if row is not None else None
+
+
+async def get_follow_by_activity(db: Database | Transaction, activity_uri: str, follower_uri: str) -> Follow | None:
+    row = await db.fetchone(
+        "SELECT follower_uri, followee_uri, state, activity_uri, created_at FROM follows"
+        " WHERE activity_uri = ? AND follower_uri = ?", (activity_uri, follower_uri))
     return Follow(**dict(row)) if row is not None else None
 
 

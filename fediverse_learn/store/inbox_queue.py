@@ -9,6 +9,7 @@ from fediverse_learn.store.db import Database, Transaction
 __all__ = [
     "QueuedActivity",
     "claim_incoming",
+    "count_queued_incoming",
     "enqueue_incoming",
     "enqueue_incoming_tx",
     "finish_incoming",
@@ -85,3 +86,9 @@ async def park_incoming(db: Database, queue_id: int, error: str) -> None:
     """Give up on an activity, keeping it and the reason (never silently dropped)."""
     await db.execute("UPDATE inbox_queue SET state = 'failed', lease_until = NULL, last_error = ? WHERE id = ?",
                      (error[:2000], queue_id))
+
+
+async def count_queued_incoming(db: Database, at_most: int) -> int:
+    """Queued activities, counting at most `at_most` (bounded cost)."""
+    return int(await db.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM inbox_queue WHERE state = 'queued' LIMIT ?)", (at_most,)))

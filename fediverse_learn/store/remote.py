@@ -9,12 +9,14 @@ from typing import Any
 import orjson
 
 from fediverse_learn.converters import RemoteActor, RemoteKey
-from fediverse_learn.store.db import Database
+from fediverse_learn.store.db import Database, Transaction
 
 __all__ = [
     "get_key",
     "get_remote_actor",
     "get_remote_actor_by_handle",
+    "mark_gone",
+    "mark_gone_tx",
     "recent_failure",
     "record_failure",
     "save_remote_actor",
@@ -102,4 +104,10 @@ async def recent_failure(db: Database, url: str, since: float) -> str | None:
 
 
 async def mark_gone(db: Database, uri: str, now: float) -> None:
-    await db.execute("UPDATE remote_actors SET gone_at = ? WHERE uri = ?", (now, uri))
+    async with db.transaction() as tx:
+        await mark_gone_tx(tx, uri, now)
+
+
+async def mark_gone_tx(tx: Transaction, uri: str, now: float) -> None:
+    """The actor was deleted: keep the row (its key may still verify its own Delete), hide it."""
+    await tx.execute("UPDATE remote_actors SET gone_at = ? WHERE uri = ?", (now, uri))

@@ -1,0 +1,3 @@
+"""One small module per activity family; `inbox.dispatch.HANDLERS` maps (activity, object) types to them."""
+
+__all__: list[str] = []

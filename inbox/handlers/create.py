@@ -1,0 +1,41 @@
+"""Create(Note | Article | Page | Question): store a remote post once, on its author's origin only."""
+
+from __future__ import annotations
+
+import logging
+
+from fediverse_learn.converters import NOTE_TYPES
+from fediverse_learn.errors import ValidationError
+from fediverse_learn.services import Services
+from fediverse_learn.vocab import has_type, same_origin
+from inbox.handlers.common import embedded_object, fetch_note, note_from_document, object_uri, store_new_note
+from inbox.incoming import Incoming
+
+__all__ = ["handle_create"]
+
+log = logging.getLogger(__name__)
+
+
+async def handle_create(services: Services, incoming: Incoming) -> None:
+    """Store the created post. An embedded object is trusted only as far as `note_from_ap` allows (its id on
+    the actor's origin, attributed to the actor); a bare id is fetched from the actor's origin."""
+    activity = incoming.activity
+    obj = embedded_object(activity)
+    if obj is not None:
+        if not has_type(obj, *NOTE_TYPES):
+            log.info("Create %s of a %s: ignored", activity.get("id"), str(obj.get("type"))[:40])
+            return
+        resolved = await note_from_document(services, obj, incoming.actor_uri)
+    else:
+        uri = object_uri(activity)
+        if not same_origin(uri, incoming.actor_uri):
+            raise ValidationError(f"Create by {incoming.actor_uri} of {uri} on another origin")
+        fetched = await fetch_note(services, uri, incoming.actor_uri)
+        if fetched is None:
+            return
+        resolved = fetched
+    now = services.clock.time()
+    async with services.db.transaction() as tx:
+        stored = await store_new_note(tx, services, resolved, now)
+    if stored is not None:
+        log.info("stored %s %s by %s", stored.type, stored.uri, stored.author_uri)
