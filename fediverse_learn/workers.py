@@ -53,12 +53,17 @@ class WorkerRunner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), self._idle_wait)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let each worker finish its current step (up to `grace` seconds), then cancel what is left.
+
+        Rows a cancelled step had claimed are not lost: their leases expire and they are claimed again."""
         self._stopping = True
         for event in self._wake.values():
             event.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -22,7 +22,9 @@ from fediverse_learn.services import Services
 from fediverse_learn.store.actors import INSTANCE_ACTOR, get_actor
 from fediverse_learn.store.db import Database
 from fediverse_learn.store.inbox_queue import count_queued_incoming, enqueue_incoming
+from fediverse_learn.store.hosts import mark_host_available
 from fediverse_learn.verification import verify_request
+from fediverse_learn.vocab import host_of
 from inbox.rules import Envelope, Refusal, accepts_media_type, is_self_delete, precheck, read_envelope
 
 __all__ = ["QUEUE_HIGH_WATER", "RETRY_AFTER", "inbox_routes"]
@@ -87,6 +89,7 @@ async def _receive(services: Services, request: Request, recipient: str | None) 
     refusal = precheck(doc, envelope.actor, services.uris.base)
     if refusal is not None:
         return _refuse(request, envelope.id, refusal)
+    await mark_host_available(services.db, host_of(envelope.actor))   # it talks to us: deliver to it again
     if await enqueue_incoming(services.db, envelope.id, envelope.actor, recipient, body, services.clock.time()):
         log.info("inbox %s queued %s from %s", request.url.path, envelope.id, envelope.actor)
         services.kick("inbox")

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from fediverse_learn.documents import to_ap_actor, to_ap_instance_actor, to_ap_ordered_collection
+from fediverse_learn.documents import AS_CONTEXT, to_ap_actor, to_ap_instance_actor, to_ap_ordered_collection
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor
-from fediverse_learn.store.follows import count_followers, count_following
+from fediverse_learn.store.follows import count_followers, count_following, list_followers, list_following
 from fediverse_learn.web.auth import signed_by
 from fediverse_learn.web.pages import profile_page
 from fediverse_learn.web.responses import ActivityJSONResponse, error_response, wants_activitypub
 
 __all__ = ["actor_routes"]
+
+PAGE_SIZE = 40
 
 
 def actor_routes(services: Services) -> list[Route]:
@@ -56,11 +60,26 @@ def actor_routes(services: Services) -> list[Route]:
         if actor is None:
             return error_response(404, "not found")
         actor_uri = uris.actor(actor.name)
-        if request.url.path.endswith("/followers"):
+        followers = request.url.path.endswith("/followers")
+        if followers:
             cid, total = uris.followers(actor.name), await count_followers(services.db, actor_uri)
         else:
             cid, total = uris.following(actor.name), await count_following(services.db, actor_uri)
-        return ActivityJSONResponse(to_ap_ordered_collection(cid, total, None))
+        page_arg = request.query_params.get("page")
+        if page_arg is None:
+            return ActivityJSONResponse(to_ap_ordered_collection(cid, total, f"{cid}?page=1"))
+        page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 100_000 else 1
+        lister = list_followers if followers else list_following
+        items = await lister(services.db, actor_uri, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        doc: dict[str, Any] = {
+            "@context": AS_CONTEXT, "id": f"{cid}?page={page}", "type": "OrderedCollectionPage",
+            "totalItems": total, "partOf": cid, "orderedItems": items,
+        }
+        if page * PAGE_SIZE < total:
+            doc["next"] = f"{cid}?page={page + 1}"
+        if page > 1:
+            doc["prev"] = f"{cid}?page={page - 1}"
+        return ActivityJSONResponse(doc)
 
     return [
         Route("/actor", instance_actor),

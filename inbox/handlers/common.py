@@ -84,8 +84,12 @@ class ResolvedNote:
 async def note_from_document(services: Services, doc: Mapping[str, Any], author_uri: str) -> ResolvedNote:
     """Convert a note document `author_uri` created (origin and attribution enforced by `note_from_ap`)."""
     note = note_from_ap(doc, author_uri)
-    author = await services.resolver.actor(author_uri)
-    return ResolvedNote(note, visibility_of(note.to, note.cc, author.followers))
+    name = local_actor_name(services, author_uri)
+    if name is not None:   # our own note, delivered to a local recipient: never fetch ourselves over HTTP
+        followers: str | None = services.uris.followers(name)
+    else:
+        followers = (await services.resolver.actor(author_uri)).followers
+    return ResolvedNote(note, visibility_of(note.to, note.cc, followers))
 
 
 def author_on_origin(doc: Mapping[str, Any], origin_url: str) -> str:

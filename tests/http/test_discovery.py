@@ -129,3 +129,22 @@ async def test_instance_actor_fetchable_without_signature(federation: Federation
     assert doc["id"] == "http://a.test/actor"
     assert doc["publicKey"]["id"] == "http://a.test/actor#main-key"
     assert isinstance(httpx.URL(doc["inbox"]), httpx.URL)
+
+
+async def test_followers_collection_pages_list_accepted_followers(federation: Federation) -> None:
+    from fediverse_learn.store.follows import set_follow
+
+    a = await federation.add("a.test")
+    await a.add_member("ada")
+    async with a.services.db.transaction() as tx:
+        for i in range(45):
+            await set_follow(tx, f"https://m.test/users/u{i}", "http://a.test/users/ada", "accepted", None, 1.0)
+        await set_follow(tx, "https://m.test/users/pending", "http://a.test/users/ada", "pending", None, 1.0)
+    top = (await a.client.get("/users/ada/followers", headers={"Accept": AP})).json()
+    assert top["totalItems"] == 45 and top["first"] == "http://a.test/users/ada/followers?page=1"
+    first = (await a.client.get("/users/ada/followers?page=1", headers={"Accept": AP})).json()
+    assert first["type"] == "OrderedCollectionPage" and len(first["orderedItems"]) == 40
+    assert first["next"] == "http://a.test/users/ada/followers?page=2"
+    second = (await a.client.get(first["next"], headers={"Accept": AP})).json()
+    assert len(second["orderedItems"]) == 5 and "next" not in second
+    assert "https://m.test/users/pending" not in first["orderedItems"] + second["orderedItems"]
