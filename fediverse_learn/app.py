@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from fediverse_learn import __version__
+from fediverse_learn.api import api_routes
 from fediverse_learn.clock import Clock, SystemClock
 from fediverse_learn.config import Config
 from fediverse_learn.errors import SchemaError
@@ -99,7 +100,7 @@ def app_workers(services: Services) -> list[Worker]:
 
 def _routes(services: Services) -> list[BaseRoute]:
     return [
-        *discovery_routes(services), *inbox_routes(services), *outbox_routes(services),
+        *discovery_routes(services), *api_routes(services), *inbox_routes(services), *outbox_routes(services),
         *note_routes(services), *actor_routes(services),
     ]
 

@@ -21,8 +21,8 @@ from fediverse_learn.errors import FediverseLearnError, KeyFetchError, KeyFetchU
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import INSTANCE_ACTOR, get_actor
 from fediverse_learn.store.db import Database
-from fediverse_learn.store.inbox_queue import count_queued_incoming, enqueue_incoming
 from fediverse_learn.store.hosts import mark_host_available
+from fediverse_learn.store.inbox_queue import count_queued_incoming, enqueue_incoming
 from fediverse_learn.verification import verify_request
 from fediverse_learn.vocab import host_of
 from inbox.rules import Envelope, Refusal, accepts_media_type, is_self_delete, precheck, read_envelope

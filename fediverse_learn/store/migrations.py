@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fediverse_learn.store import schema_v2, schema_v3, schema_v4
+
 __all__ = ["MIGRATIONS"]
 
 # Times are REAL seconds since the epoch (UTC). JSON columns hold orjson text.
@@ -212,4 +214,4 @@ CREATE TABLE moves (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, schema_v2.SQL, schema_v3.SQL, schema_v4.SQL)
