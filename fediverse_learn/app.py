@@ -25,6 +25,7 @@ from fediverse_learn.store.actors import INSTANCE_ACTOR, create_actor, get_actor
 from fediverse_learn.store.db import Database
 from fediverse_learn.uris import Uris
 from fediverse_learn.web.actors import actor_routes
+from fediverse_learn.web.communities import community_routes
 from fediverse_learn.web.discovery import discovery_routes
 from fediverse_learn.web.errors import EXCEPTION_HANDLERS
 from fediverse_learn.web.notes import note_routes
@@ -101,7 +102,7 @@ def app_workers(services: Services) -> list[Worker]:
 def _routes(services: Services) -> list[BaseRoute]:
     return [
         *discovery_routes(services), *api_routes(services), *inbox_routes(services), *outbox_routes(services),
-        *note_routes(services), *actor_routes(services),
+        *note_routes(services), *community_routes(services), *actor_routes(services),
     ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from fediverse_learn import cli_community, cli_moderation
 from fediverse_learn.clock import SystemClock
 from fediverse_learn.config import Config, load_config
 from fediverse_learn.errors import FediverseLearnError
@@ -66,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     for action in ("block", "unblock", "allow", "disallow"):
         domain.add_parser(action).add_argument("domain")
     domain.add_parser("list")
+    for extension in (cli_community, cli_moderation):
+        extension.add_commands(sub)
     return p
 
 
@@ -190,6 +193,16 @@ _COMMANDS: dict[str, Command] = {
 }
 
 
+def _command(name: str, action: str | None) -> Command:
+    """Extension modules may take over a whole command or one `command action` pair (e.g. "domain import")."""
+    extensions: tuple[dict[str, Command], ...] = (cli_community.COMMANDS, cli_moderation.COMMANDS)
+    for commands in extensions:
+        for key in (f"{name} {action}", name):
+            if key in commands:
+                return commands[key]
+    return _COMMANDS[name]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("FEDIVERSE_LEARN_LOG", "INFO"),
@@ -198,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "write-config":
             return write_local_config(Path(args.config), local=args.local, port=args.port)
         config = load_config(args.config)
-        return asyncio.run(_COMMANDS[args.command](args, config))
+        return asyncio.run(_command(args.command, getattr(args, "action", None))(args, config))
     except FediverseLearnError as exc:
         sys.stderr.write(f"fediverse-learn: {exc}\n")
         return 1

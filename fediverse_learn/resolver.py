@@ -119,9 +119,12 @@ class Resolver:
             raise KeyFetchError(f"Bad key document at {key_id}: {exc}") from exc
 
     async def _fetch_key(self, key_id: str, url: str) -> RemoteKey:
-        fetched = await self.fetch(url)
+        # The id may differ from the URL (GoToSocial's key stub): only a document whose id is the URL is taken
+        # as an actor; anything else goes through key_from_ap (origin, key id) and the owner's own document.
+        await self._check_host(url)
+        fetched = await self._http.fetch_activitypub(url, self._signer, exact_id=False)
         doc = fetched.document
-        if "inbox" in doc:
+        if "inbox" in doc and doc.get("id") == fetched.url:
             actor = converters.actor_from_ap(doc, fetched.url)
             await remote.save_remote_actor(self._db, actor, self._clock.time())
         else:
