@@ -18,7 +18,6 @@ import httpx
 import orjson
 import pytest
 
-from fediverse_learn.keys import generate_key_pair
 from fediverse_learn.signatures import load_public_key, read_signature, verify_signature
 from fediverse_learn.store.actors import create_actor, get_actor
 from fediverse_learn.store.follows import get_follow, set_follow
@@ -28,7 +27,7 @@ from fediverse_learn.vocab import has_type
 from outbox.compose import build_note
 from tests.support.fixture_server import FIXTURES, load_fixture
 from tests.support.instances import Federation, Instance
-from tests.support.remote import AS_CONTEXT, RemoteActorFixture, remote_actor
+from tests.support.remote import AS_CONTEXT, RemoteActorFixture, key_pair_for, remote_actor
 
 LEARN = "http://a.test"
 GRACE = f"{LEARN}/users/grace"
@@ -83,9 +82,11 @@ def _mount_fixture_actor(federation: Federation, relative: str) -> tuple[str, Re
 @pytest.fixture
 async def local(federation: Federation) -> AsyncIterator[Local]:
     a = await federation.add("a.test")
-    grace = await a.add_member("grace")
     services = a.services
-    await create_actor(services.db, name="science", kind="group", keys=await generate_key_pair(),
+    # keys generated once per session: RSA generation would dominate these tests' time
+    grace = await create_actor(services.db, name="grace", kind="person", keys=key_pair_for(GRACE),
+                               now=services.clock.time())
+    await create_actor(services.db, name="science", kind="group", keys=key_pair_for(SCIENCE),
                        now=services.clock.time())
     note = build_note(services, grace, content_html="<p>Pizza fractions</p>", visibility="public")
     async with services.db.transaction() as tx:
