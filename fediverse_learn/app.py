@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from fediverse_learn import __version__
 from fediverse_learn.api import api_routes
+from fediverse_learn.api.cors import ApiCors
 from fediverse_learn.clock import Clock, SystemClock
 from fediverse_learn.config import Config
 from fediverse_learn.errors import SchemaError
@@ -127,5 +129,6 @@ def create_app(services: Services, *, close_services: bool = False, run_workers:
             if close_services:
                 await services.aclose()
 
-    return Starlette(routes=_routes(services), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    return Starlette(routes=_routes(services), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
+                     middleware=[Middleware(ApiCors)])
 

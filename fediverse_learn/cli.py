@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from fediverse_learn import cli_community, cli_moderation
+from fediverse_learn import cli_accounts, cli_community, cli_moderation
 from fediverse_learn.clock import SystemClock
 from fediverse_learn.config import Config, load_config
 from fediverse_learn.errors import FediverseLearnError
@@ -22,7 +22,6 @@ from fediverse_learn.local_config import write_local_config
 from fediverse_learn.names import validate_name
 from fediverse_learn.store import actors as actor_store
 from fediverse_learn.store.db import Database
-from fediverse_learn.store.domains import set_rule
 
 __all__ = ["main"]
 
@@ -45,8 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--display-name", default="")
     add.add_argument("--admin", action="store_true")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the member's password from one line of standard input")
     member.add_parser("list", help="list members")
     member.add_parser("remove", help="remove a member").add_argument("name")
+    member.add_parser("password", help="set a member's password (asked twice, or one line of standard input)"
+                      ).add_argument("name")
+    cli_moderation.add_member_commands(member)
 
     resolve = sub.add_parser("resolve", help="look up a remote actor by handle (WebFinger, signed fetch)")
     resolve.add_argument("handle", help="user@host")
@@ -64,10 +68,8 @@ def _parser() -> argparse.ArgumentParser:
 
     domain = sub.add_parser("domain", help="federation policy per domain").add_subparsers(dest="action",
                                                                                           required=True)
-    for action in ("block", "unblock", "allow", "disallow"):
-        domain.add_parser(action).add_argument("domain")
-    domain.add_parser("list")
-    for extension in (cli_community, cli_moderation):
+    cli_moderation.add_domain_commands(domain)
+    for extension in (cli_community, cli_moderation, cli_accounts):
         extension.add_commands(sub)
     return p
 
@@ -105,14 +107,7 @@ async def _member(args: argparse.Namespace, config: Config) -> int:
     clock = SystemClock()
     db = await _open(config)
     try:
-        if args.action == "add":
-            name = validate_name(args.name)
-            keys = await generate_key_pair()
-            await actor_store.create_actor(db, name=name, kind="person", keys=keys, now=clock.time(),
-                                           display_name=args.display_name,
-                                           role="admin" if args.admin else "member")
-            _out(f"added member @{name}@{config.instance.domain}")
-        elif args.action == "list":
+        if args.action == "list":
             for actor in await actor_store.list_actors(db, "person"):
                 _out(f"{actor.name}\t{actor.role}\t{actor.display_name}")
         elif args.action == "remove":
@@ -171,31 +166,16 @@ async def _community(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-async def _domain(args: argparse.Namespace, config: Config) -> int:
-    db = await _open(config)
-    try:
-        now = SystemClock().time()
-        if args.action == "list":
-            for row in await db.fetchall("SELECT domain, kind, severity FROM domain_policies ORDER BY domain"):
-                _out(f"{row['domain']}\t{row['kind']}\t{row['severity'] if row['kind'] == 'block' else ''}")
-            return 0
-        kind = {"block": "block", "allow": "allow", "unblock": None, "disallow": None}[args.action]
-        await set_rule(db, args.domain, kind, now)
-        _out(f"{args.action}: {args.domain}")
-    finally:
-        await db.close()
-    return 0
-
-
 _COMMANDS: dict[str, Command] = {
     "init": _init, "serve": _serve, "member": _member, "token": _token, "resolve": _resolve,
-    "community": _community, "domain": _domain,
+    "community": _community,
 }
 
 
 def _command(name: str, action: str | None) -> Command:
     """Extension modules may take over a whole command or one `command action` pair (e.g. "domain import")."""
-    extensions: tuple[dict[str, Command], ...] = (cli_community.COMMANDS, cli_moderation.COMMANDS)
+    extensions: tuple[dict[str, Command], ...] = (
+        cli_community.COMMANDS, cli_moderation.COMMANDS, cli_accounts.COMMANDS)
     for commands in extensions:
         for key in (f"{name} {action}", name):
             if key in commands:

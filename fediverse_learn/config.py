@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +23,9 @@ __all__ = [
 ]
 
 REGISTRATIONS = ("closed", "invite", "approval", "open")
+DEFAULT_VISIBILITIES = ("public", "unlisted", "private")
+REPLY_POLICIES = ("anyone", "followers", "mentioned")
+DM_POLICIES = ("anyone", "followed", "none")
 FEDERATION_MODES = ("blocklist", "allowlist")
 
 
@@ -33,6 +36,10 @@ class InstanceConfig:
     name: str = "Learning Commons"
     description: str = ""
     registrations: str = "invite"
+    default_visibility: str = "public"
+    members_discoverable: bool = False
+    reply_policy: str = "anyone"
+    remote_direct_messages: str = "anyone"
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,12 @@ def _validate(cfg: Config) -> Config:
     checks: list[tuple[str, str, Callable[[], bool], str]] = [
         ("instance", "registrations", lambda: inst.registrations in REGISTRATIONS,
          f"must be one of {', '.join(REGISTRATIONS)}"),
+        ("instance", "default_visibility", lambda: inst.default_visibility in DEFAULT_VISIBILITIES,
+         f"must be one of {', '.join(DEFAULT_VISIBILITIES)}"),
+        ("instance", "reply_policy", lambda: inst.reply_policy in REPLY_POLICIES,
+         f"must be one of {', '.join(REPLY_POLICIES)}"),
+        ("instance", "remote_direct_messages", lambda: inst.remote_direct_messages in DM_POLICIES,
+         f"must be one of {', '.join(DM_POLICIES)}"),
         ("federation", "mode", lambda: cfg.federation.mode in FEDERATION_MODES,
          f"must be one of {', '.join(FEDERATION_MODES)}"),
         ("server", "port", lambda: 0 <= cfg.server.port <= 65535, "must be 0..65535"),
@@ -159,10 +172,7 @@ def _validate(cfg: Config) -> Config:
             raise _fail(src, section, key, reason)
     base_url = f"{parts.scheme}://{authority}"
     return Config(
-        instance=InstanceConfig(
-            domain=domain, base_url=base_url, name=inst.name,
-            description=inst.description, registrations=inst.registrations,
-        ),
+        instance=replace(inst, domain=domain, base_url=base_url),
         server=cfg.server, storage=cfg.storage, federation=cfg.federation, oauth=cfg.oauth, source=src,
     )
 

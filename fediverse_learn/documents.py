@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from fediverse_learn.communities import moderators_uri
 from fediverse_learn.store.actors import LocalActor
+from fediverse_learn.store.communities import CommunitySettings
 from fediverse_learn.uris import Uris
 
 __all__ = [
@@ -68,8 +70,11 @@ def format_datetime(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def to_ap_actor(actor: LocalActor, uris: Uris) -> dict[str, Any]:
-    """A member as a Person, or a community as a Group, shaped like Mastodon's (and Lemmy's) actors."""
+def to_ap_actor(actor: LocalActor, uris: Uris, community: CommunitySettings | None = None) -> dict[str, Any]:
+    """A member as a Person, or a community as a Group, shaped like Mastodon's (and Lemmy's) actors.
+
+    A Group names its moderators collection in `attributedTo` (FEP-1b12) and `moderators` (older Lemmy);
+    with its settings it also says `postingRestrictedToMods`."""
     name = actor.name
     doc: dict[str, Any] = {
         "@context": ACTOR_CONTEXT,
@@ -98,6 +103,10 @@ def to_ap_actor(actor: LocalActor, uris: Uris) -> dict[str, Any]:
         "attachment": [],
         "endpoints": {"sharedInbox": uris.shared_inbox()},
     }
+    if actor.kind == "group":
+        doc["attributedTo"] = doc["moderators"] = moderators_uri(uris, name)
+        if community is not None:
+            doc["postingRestrictedToMods"] = community.posting_restricted_to_mods
     return doc
 
 

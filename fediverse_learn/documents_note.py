@@ -101,6 +101,10 @@ def to_ap_note(
             "content": note.content_html,
         }
     )
+    if note.audience_uri:
+        doc["audience"] = note.audience_uri       # the community (FEP-1b12)
+    if note.context_uri:
+        doc["context"] = note.context_uri         # the thread (FEP-7888), a collection of its posts (FEP-f228)
     if note.language:
         doc["contentMap"] = {note.language: note.content_html}
     if note.updated is not None:

@@ -72,6 +72,7 @@ class Resolver:
     async def actor(self, uri: str, *, refresh: bool = False) -> RemoteActor:
         """A remote actor, from the cache unless stale or `refresh`."""
         now = self._clock.time()
+        await self._check_host(uri)   # the policy covers cached actors too
         if not refresh:
             cached = await remote.get_remote_actor(self._db, uri)
             if cached is not None and now - cached[1] < ACTOR_TTL:
@@ -149,6 +150,8 @@ class Resolver:
     async def actor_by_handle(self, text: str) -> RemoteActor:
         """Resolve `user@host` to an actor; the answer must round-trip to the same domain."""
         handle = parse_handle(text)
+        if not await self._allow_host(handle.domain):
+            raise DomainBlocked(f"{handle.domain} is blocked by the federation policy")
         cached = await remote.get_remote_actor_by_handle(self._db, handle.username, handle.domain)
         if cached is not None:
             return cached

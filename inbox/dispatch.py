@@ -7,7 +7,14 @@ import logging
 from fediverse_learn.converters import ACTOR_TYPES, NOTE_TYPES
 from fediverse_learn.services import Services
 from fediverse_learn.vocab import types_of
-from inbox.handlers.block import handle_block
+from inbox.handlers.community import handle_announced_removal, handle_relayed_create
+from inbox.handlers.community_moderation import (
+    handle_add,
+    handle_block_or_ban,
+    handle_lock,
+    handle_remove,
+    handle_undo_moderation,
+)
 from inbox.handlers.create import handle_create
 from inbox.handlers.delete import handle_delete
 from inbox.handlers.flag import handle_flag
@@ -28,6 +35,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("Follow", "*"): handle_follow,
     ("Accept", "*"): handle_accept,
     ("Reject", "*"): handle_reject,
+    ("Undo", "Block"): handle_undo_moderation,   # a community ban is lifted; any other Block as usual
+    ("Undo", "Lock"): handle_undo_moderation,
     ("Undo", "*"): handle_undo,
     ("Create", "*"): handle_create,           # Note, Article, Page, Question; other types are ignored
     **{("Update", kind): handle_update_note for kind in NOTE_TYPES},
@@ -35,8 +44,14 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("Update", "*"): handle_update,
     ("Delete", "*"): handle_delete,
     ("Like", "*"): handle_like,
+    ("Announce", "Create"): handle_relayed_create,     # a community relays a post (FEP-1b12)
+    ("Announce", "Delete"): handle_announced_removal,
+    ("Announce", "Remove"): handle_announced_removal,
     ("Announce", "*"): handle_announce,
-    ("Block", "*"): handle_block,
+    ("Block", "*"): handle_block_or_ban,                # with a community of ours as target: a ban
+    ("Lock", "*"): handle_lock,
+    ("Add", "*"): handle_add,
+    ("Remove", "*"): handle_remove,
     ("Flag", "*"): handle_flag,
     ("Move", "*"): handle_move,
 }

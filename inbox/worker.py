@@ -31,6 +31,8 @@ from fediverse_learn.store.inbox_queue import (
     park_incoming,
     retry_incoming,
 )
+from fediverse_learn.store.moderation import is_suspended
+from fediverse_learn.vocab import has_type, host_of
 from inbox.dispatch import dispatch
 from inbox.incoming import Incoming, Reject, Retry
 
@@ -111,6 +113,7 @@ class InboxWorker:
         services = self._services
         try:
             activity = _parse(row.body)
+            await _check_sender(services, row.actor_uri, activity)
             incoming = Incoming(activity=activity, actor_uri=row.actor_uri, recipient=row.recipient,
                                 queue_id=row.id, attempts=row.attempts)
             await dispatch(services, incoming)
@@ -135,6 +138,18 @@ class InboxWorker:
             error = f"gave up after {row.attempts} attempts: {error}"
         log.info("inbox %s parked: %s", row.activity_id, error.splitlines()[0])
         await park_incoming(services.db, row.id, error)
+
+
+async def _check_sender(services: Services, actor_uri: str, activity: dict[str, Any]) -> None:
+    """The policy may have changed since the activity was queued: a domain blocked since is refused; a
+    suspended account may only Delete, Reject, Undo and Update (SECURITY.md b.5 item 8)."""
+    if services.uris.is_local(actor_uri):
+        return
+    host = host_of(actor_uri)
+    if not await services.host_allowed(host):
+        raise DomainBlocked(f"{host} is blocked by the federation policy")
+    if await is_suspended(services.db, actor_uri) and not has_type(activity, "Delete", "Reject", "Undo", "Update"):
+        raise Reject(f"{actor_uri} is suspended here")
 
 
 def _parse(body: bytes) -> dict[str, Any]:

@@ -6,8 +6,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EDGE_MODULES = ("fediverse_learn.app", "fediverse_learn.cli", "fediverse_learn.server", "fediverse_learn.web",
-                "fediverse_learn.api", "fediverse_learn.__main__")
+EDGE_MODULES = ("fediverse_learn.app", "fediverse_learn.cli", "fediverse_learn.cli_accounts",
+                "fediverse_learn.cli_community", "fediverse_learn.cli_moderation", "fediverse_learn.moderation",
+                "fediverse_learn.server",
+                "fediverse_learn.web", "fediverse_learn.api", "fediverse_learn.__main__")
 
 
 def _floor(module: str) -> int:

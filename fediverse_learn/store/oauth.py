@@ -157,8 +157,8 @@ async def issue_token(db: Database | Transaction, *, actor_id: int | None, app_i
     return IssuedToken(access, refresh_token, scopes, now)
 
 
-_TOKEN_VALID = ("t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)"
-                " AND (t.actor_id IS NULL OR a.removed_at IS NULL)")
+_USABLE_SQL = ("t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)"
+               " AND (t.actor_id IS NULL OR a.removed_at IS NULL)")
 
 
 def _token(row: Row) -> TokenInfo:
@@ -170,7 +170,7 @@ async def find_token(db: Database, token: str, now: float) -> TokenInfo | None:
     """A valid (unrevoked, unexpired, its member not removed) access token."""
     row = await db.fetchone(
         "SELECT t.id, t.actor_id, t.app_id, t.scopes, t.created_at FROM tokens t"
-        f" LEFT JOIN actors a ON a.id = t.actor_id WHERE t.token_hash = ? AND {_TOKEN_VALID}",
+        f" LEFT JOIN actors a ON a.id = t.actor_id WHERE t.token_hash = ? AND {_USABLE_SQL}",
         (_digest(token), now))
     return _token(row) if row is not None else None
 
@@ -178,7 +178,7 @@ async def find_token(db: Database, token: str, now: float) -> TokenInfo | None:
 async def find_refresh(db: Database, refresh_token: str, now: float) -> TokenInfo | None:
     row = await db.fetchone(
         "SELECT t.id, t.actor_id, t.app_id, t.scopes, t.created_at FROM tokens t"
-        f" LEFT JOIN actors a ON a.id = t.actor_id WHERE t.refresh_hash = ? AND {_TOKEN_VALID}",
+        f" LEFT JOIN actors a ON a.id = t.actor_id WHERE t.refresh_hash = ? AND {_USABLE_SQL}",
         (_digest(refresh_token), now))
     return _token(row) if row is not None else None
 

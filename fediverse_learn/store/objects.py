@@ -10,10 +10,12 @@ import orjson
 from fediverse_learn.store.db import Database, Row, Transaction
 
 __all__ = [
+    "NOTE_COLUMNS",
     "StoredNote",
     "get_note",
     "get_note_by_id",
     "is_tombstoned",
+    "note_from_row",
     "pop_early_undo",
     "record_early_undo",
     "save_note",
@@ -57,9 +59,11 @@ _COLUMNS = (
     " sensitive, language, url, in_reply_to_uri, context_uri, audience_uri, addressing, tags, published,"
     " updated, deleted_at"
 )
+NOTE_COLUMNS = _COLUMNS
 
 
-def _note(row: Row) -> StoredNote:
+def note_from_row(row: Row) -> StoredNote:
+    """A StoredNote from a row selected with NOTE_COLUMNS."""
     addressing = orjson.loads(row["addressing"])
     return StoredNote(
         id=row["id"], uri=row["uri"], local_actor_id=row["local_actor_id"], author_uri=row["author_uri"],
@@ -102,12 +106,12 @@ async def save_note(tx: Transaction, note: StoredNote) -> bool:
 
 async def get_note(db: Database | Transaction, uri: str) -> StoredNote | None:
     row = await db.fetchone(f"SELECT {_COLUMNS} FROM objects WHERE uri = ?", (uri,))
-    return _note(row) if row is not None else None
+    return note_from_row(row) if row is not None else None
 
 
 async def get_note_by_id(db: Database | Transaction, note_id: int) -> StoredNote | None:
     row = await db.fetchone(f"SELECT {_COLUMNS} FROM objects WHERE id = ?", (note_id,))
-    return _note(row) if row is not None else None
+    return note_from_row(row) if row is not None else None
 
 
 async def tombstone(tx: Transaction, uri: str, now: float) -> None:

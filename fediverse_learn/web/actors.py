@@ -12,6 +12,7 @@ from fediverse_learn.documents import AS_CONTEXT, to_ap_actor, to_ap_instance_ac
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor
 from fediverse_learn.store.follows import count_followers, count_following, list_followers, list_following
+from fediverse_learn.store.moderation import is_suspended
 from fediverse_learn.web.auth import signed_by
 from fediverse_learn.web.pages import profile_page
 from fediverse_learn.web.responses import ActivityJSONResponse, error_response, wants_activitypub
@@ -38,6 +39,8 @@ def actor_routes(services: Services) -> list[Route]:
         actor = await _actor(request)
         if actor is None:
             return error_response(404, "not found")
+        if await is_suspended(services.db, uris.actor(actor.name)):
+            return error_response(410, "gone")
         if wants_activitypub(request):
             await signed_by(services, request)
             return ActivityJSONResponse(to_ap_actor(actor, uris))
@@ -47,6 +50,8 @@ def actor_routes(services: Services) -> list[Route]:
         actor = await _actor(request)
         if actor is None:
             return HTMLResponse("<h1>Not found</h1>", status_code=404)
+        if await is_suspended(services.db, uris.actor(actor.name)):
+            return HTMLResponse("<h1>Gone</h1>", status_code=410)
         if wants_activitypub(request):
             return ActivityJSONResponse(to_ap_actor(actor, uris))
         actor_uri = uris.actor(actor.name)

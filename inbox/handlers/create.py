@@ -6,9 +6,12 @@ import logging
 
 from fediverse_learn.converters import NOTE_TYPES
 from fediverse_learn.errors import ValidationError
+from fediverse_learn.registrations import direct_message_refused, reply_accepted
 from fediverse_learn.services import Services
+from fediverse_learn.store.objects import get_note
 from fediverse_learn.vocab import has_type, same_origin
 from inbox.handlers.common import embedded_object, fetch_note, note_from_document, object_uri, store_new_note
+from inbox.handlers.community import share_with_communities
 from inbox.incoming import Incoming
 
 __all__ = ["handle_create"]
@@ -34,8 +37,18 @@ async def handle_create(services: Services, incoming: Incoming) -> None:
         if fetched is None:
             return
         resolved = fetched
+    note = resolved.note
+    if resolved.visibility == "direct" and await direct_message_refused(services, incoming.actor_uri,
+                                                                        (*note.to, *note.cc)):
+        log.info("direct message %s from %s: nobody here accepts it; dropped", note.uri, incoming.actor_uri)
+        return
+    parent = await get_note(services.db, note.in_reply_to) if note.in_reply_to else None
+    if parent is not None and not await reply_accepted(services, incoming.actor_uri, parent):
+        log.info("reply %s from %s: its author does not accept it; dropped", note.uri, incoming.actor_uri)
+        return
     now = services.clock.time()
     async with services.db.transaction() as tx:
         stored = await store_new_note(tx, services, resolved, now)
     if stored is not None:
         log.info("stored %s %s by %s", stored.type, stored.uri, stored.author_uri)
+    await share_with_communities(services, incoming, resolved.note.uri)

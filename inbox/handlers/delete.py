@@ -10,6 +10,7 @@ from fediverse_learn.store.objects import get_note, is_tombstoned, record_early_
 from fediverse_learn.store.remote import mark_gone
 from fediverse_learn.vocab import same_origin
 from inbox.handlers.common import object_uri
+from inbox.handlers.community_moderation import announce_author_delete, moderator_delete
 from inbox.incoming import Incoming, Reject
 
 __all__ = ["handle_delete"]
@@ -22,6 +23,8 @@ async def handle_delete(services: Services, incoming: Incoming) -> None:
     uri = object_uri(incoming.activity)
     if uri == incoming.actor_uri:
         await _delete_actor(services, uri)
+        return
+    if await moderator_delete(services, incoming):   # a community moderator removing someone else's post
         return
     if not same_origin(uri, incoming.actor_uri):
         raise Reject(f"{incoming.actor_uri} may not delete {uri}, which is on another origin")
@@ -40,6 +43,7 @@ async def handle_delete(services: Services, incoming: Incoming) -> None:
             raise Reject(f"{incoming.actor_uri} may not delete {uri}, which belongs to {stored.author_uri}")
         await tombstone(tx, uri, now)
     log.info("deleted %s", uri)
+    await announce_author_delete(services, incoming, uri)
 
 
 async def _delete_actor(services: Services, uri: str) -> None:

@@ -7,7 +7,7 @@ import logging
 from fediverse_learn.services import Services
 from fediverse_learn.store.objects import get_note
 from fediverse_learn.store.reports import add_report
-from fediverse_learn.vocab import as_list, http_url, id_of, text_of
+from fediverse_learn.vocab import as_list, host_of, http_url, id_of, text_of
 from inbox.handlers.common import activity_id, local_actor
 from inbox.incoming import Incoming
 
@@ -23,6 +23,9 @@ async def handle_flag(services: Services, incoming: Incoming) -> None:
     """Queue a report about the first local actor named (or the author of the first local post named),
     with every local post named; reports about nobody of ours are ignored."""
     activity = incoming.activity
+    if (await services.domain_rules()).rejects_reports(host_of(incoming.actor_uri)):
+        log.info("Flag %s: reports from %s are rejected", activity.get("id"), host_of(incoming.actor_uri))
+        return
     uris = [u for item in as_list(activity.get("object"))[:MAX_FLAGGED] if (u := http_url(id_of(item)))]
     target: str | None = None
     notes: list[str] = []

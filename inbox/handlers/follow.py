@@ -7,6 +7,7 @@ from typing import Any
 
 from fediverse_learn.services import Services
 from fediverse_learn.store.blocks import block_between
+from fediverse_learn.store.communities import is_banned
 from fediverse_learn.store.db import Transaction
 from fediverse_learn.store.follows import Follow, delete_follow, get_follow, set_follow
 from fediverse_learn.store.objects import pop_early_undo
@@ -31,7 +32,8 @@ async def _inbox_of(services: Services, actor_uri: str) -> str:
 
 async def handle_follow(services: Services, incoming: Incoming) -> None:
     """Store the follow and answer it: Accept at once, or pending when the member approves followers by hand.
-    A Follow of a removed member, or between blocked actors, is answered with a Reject."""
+    A Follow of a removed member, between blocked actors, or of a community by an actor it banned, is
+    answered with a Reject."""
     target_uri = object_uri(incoming.activity)
     member = await local_actor(services, target_uri, include_removed=True)
     if member is None:
@@ -39,7 +41,8 @@ async def handle_follow(services: Services, incoming: Incoming) -> None:
     follower = incoming.actor_uri
     inbox = await _inbox_of(services, follower)
     follow = incoming.activity
-    refused = member.removed_at is not None or await block_between(services.db, target_uri, follower)
+    refused = (member.removed_at is not None or await block_between(services.db, target_uri, follower)
+               or await is_banned(services.db, member.id, follower, services.clock.time()))
     manual = member.manually_approves_followers and not refused
     answer: dict[str, Any] | None = None
     if refused:
