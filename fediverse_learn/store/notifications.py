@@ -1,0 +1,88 @@
+"""Notifications of local members (mention, follow, follow_request, favourite, reblog, update): rows and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fediverse_learn.store.api_statuses import Page
+from fediverse_learn.store.db import Database, Transaction
+
+__all__ = [
+    "NOTIFICATION_TYPES",
+    "Notification",
+    "add_notification",
+    "clear_notifications",
+    "dismiss_notification",
+    "get_notification",
+    "notification_page",
+]
+
+NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
+
+_COLUMNS = "id, actor_id, type, from_uri, object_uri, activity_uri, created_at"
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    actor_id: int          # the member notified
+    type: str
+    from_uri: str          # who caused it
+    object_uri: str | None  # the status concerned
+    activity_uri: str | None
+    created_at: float
+
+
+def _row(row: Any) -> Notification:
+    return Notification(id=int(row["id"]), actor_id=int(row["actor_id"]), type=str(row["type"]),
+                        from_uri=str(row["from_uri"]), object_uri=row["object_uri"],
+                        activity_uri=row["activity_uri"], created_at=float(row["created_at"]))
+
+
+async def add_notification(db: Database | Transaction, *, notification_id: int, actor_id: int, type: str,
+                           from_uri: str, object_uri: str | None, activity_uri: str | None, now: float) -> bool:
+    """Record a notification once: False if the same (member, type, from, status) exists (even dismissed)."""
+    sql = ("INSERT INTO notifications (id, actor_id, type, from_uri, object_uri, activity_uri, created_at)"
+           " SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM notifications WHERE actor_id = ?"
+           " AND type = ? AND from_uri = ? AND object_uri IS ?)")
+    params = (notification_id, actor_id, type, from_uri, object_uri, activity_uri, now, actor_id, type, from_uri,
+              object_uri)
+    if isinstance(db, Transaction):
+        return await db.insert(sql, params) is not None and await db.fetchone("SELECT changes()") != (0,)
+    async with db.transaction() as tx:
+        return await tx.execute(sql, params) > 0
+
+
+async def notification_page(db: Database, actor_id: int, page: Page, *, types: Sequence[str] = (),
+                            exclude: Sequence[str] = ()) -> list[Notification]:
+    """A member's notifications not dismissed, newest first, optionally of some types only or not of others."""
+    where, params = "actor_id = ? AND dismissed_at IS NULL", [actor_id]
+    if types:
+        where += f" AND type IN ({', '.join('?' * len(types))})"
+        params += list(types)
+    if exclude:
+        where += f" AND type NOT IN ({', '.join('?' * len(exclude))})"
+        params += list(exclude)
+    extra, extra_params, order = page.clause()
+    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM notifications WHERE {where}{extra} ORDER BY id {order}"
+                             " LIMIT ?", [*params, *extra_params, page.limit])
+    found = [_row(r) for r in rows]
+    return found[::-1] if order == "ASC" else found
+
+
+async def get_notification(db: Database, actor_id: int, notification_id: int) -> Notification | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM notifications WHERE id = ? AND actor_id = ?"
+                            " AND dismissed_at IS NULL", (notification_id, actor_id))
+    return _row(row) if row is not None else None
+
+
+async def dismiss_notification(db: Database, actor_id: int, notification_id: int, now: float) -> bool:
+    return await db.execute("UPDATE notifications SET dismissed_at = ? WHERE id = ? AND actor_id = ?"
+                            " AND dismissed_at IS NULL", (now, notification_id, actor_id)) > 0
+
+
+async def clear_notifications(db: Database, actor_id: int, now: float) -> int:
+    return await db.execute("UPDATE notifications SET dismissed_at = ? WHERE actor_id = ? AND dismissed_at IS NULL",
+                            (now, actor_id))
