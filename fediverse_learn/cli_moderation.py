@@ -17,6 +17,7 @@ from fediverse_learn.errors import DomainBlocked, FediverseLearnError, FetchErro
 from fediverse_learn.policy import SEVERITIES
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import get_actor
+from fediverse_learn.store.admin_queries import reopen_report
 from fediverse_learn.store.domains import DomainPolicy, list_rules
 from fediverse_learn.store.moderation import list_log, list_reports
 from fediverse_learn.store.registrations import list_invites, list_sign_ups
@@ -37,6 +38,7 @@ def add_commands(sub: SubParsers) -> None:
     resolve.add_argument("id", type=int)
     resolve.add_argument("--action", required=True, choices=moderation.ACTIONS)
     resolve.add_argument("--comment", default="", help="why (kept in the moderation log)")
+    report.add_parser("reopen", help="open a resolved report again").add_argument("id", type=int)
 
     invite = sub.add_parser("invite", help="invite links").add_subparsers(dest="action", required=True)
     create = invite.add_parser("create", help="print a new invite code and link")
@@ -233,6 +235,10 @@ async def _report(args: argparse.Namespace, config: Config) -> int:
                 forwarded = " (forwarded)" if r.forwarded_as else ""
                 _out("\t".join((str(r.id), _when(r.created_at), r.reporter_uri, r.target_uri,
                                 f"{len(r.object_uris)} posts", state + forwarded, _one_line(r.comment))))
+        elif args.action == "reopen":
+            if await reopen_report(services.db, args.id, None, services.clock.time()) is None:
+                raise NotFound(f"no report {args.id}")
+            _out(f"report {args.id} reopened")
         else:
             report = await moderation.resolve_report(services, args.id, args.action, comment=args.comment)
             _out(f"report {report.id} resolved: {report.action_taken}")

@@ -45,7 +45,7 @@ def is_group_aware(software: str) -> bool:
 
 def moderators_uri(uris: Uris, name: str) -> str:
     """A community's moderators collection (its `attributedTo`, as Lemmy publishes it)."""
-    return f"{uris.actor(name)}/moderators"
+    return uris.moderators(name)
 
 
 def thread_context_uri(uris: Uris, name: str, note_id: int) -> str:

@@ -264,8 +264,9 @@ class HttpClient:
         self.clock_now = clock_now  # for callers building signers (the Date they sign)
         self.max_body_bytes = max_body_bytes
         self.timeout_total = timeout_total
+        self._transport = build_guarded_transport(policy, resolver) if transport is None else transport
         self._client = httpx.AsyncClient(
-            transport=build_guarded_transport(policy, resolver) if transport is None else transport,
+            transport=self._transport,
             follow_redirects=False,
             timeout=TIMEOUTS,
             trust_env=False,  # no proxies or .netrc credentials from the environment
@@ -383,20 +384,27 @@ class HttpClient:
         return answer.url, _parse_json_object(answer.body, answer.url)
 
     async def post(self, url: str, body: bytes, content_type: str, signer: Signer | None) -> httpx.Response:
-        """POST (delivery): a redirect is returned, not followed; the answer's body is read and capped."""
+        """POST (delivery): a redirect is returned, not followed; the answer's body is read and capped.
+
+        Lean path: the request is built by the client (its headers and timeouts), signed here, and handed to
+        the transport directly (no auth flow, redirect or cookie machinery: a POST follows no redirect)."""
         target = check_url(url, self.allow_http)
-        auth = SigningAuth(signer) if signer is not None else None
-        headers = {"Content-Type": content_type}
-        async with (
-            self._guarded(url),
-            self._client.stream("POST", target, content=body, headers=headers, auth=auth) as rsp,
-        ):
+        async with self._guarded(url):
+            request = self._client.build_request("POST", target, content=body,
+                                                 headers={"Content-Type": content_type})
+            if signer is not None:
+                request.headers.update(signer("POST", str(request.url), request.headers, body or None))
+            rsp = await self._transport.handle_async_request(request)
+            rsp.request = request
             try:
-                data = await self._read_body(rsp, url)
-            except ResponseTooLarge:
-                data = b""   # a delivery's outcome is its status; an oversized answer body is discarded
+                try:
+                    data = await self._read_body(rsp, url)
+                except ResponseTooLarge:
+                    data = b""   # a delivery's outcome is its status; an oversized answer body is discarded
+            finally:
+                await rsp.aclose()
             kept = [(k, v) for k, v in rsp.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
-            return httpx.Response(rsp.status_code, headers=kept, content=data, request=rsp.request)
+            return httpx.Response(rsp.status_code, headers=kept, content=data, request=request)
 
 
 def _require_activitypub_type(url: str, response: httpx.Response) -> None:

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode, urlsplit
 __all__ = ["LocalRef", "Uris"]
 
 _NAME = r"[a-z0-9_]{1,30}"
-_ACTOR_PATH = re.compile(rf"^/users/({_NAME})(?:/(inbox|outbox|followers|following|featured))?$")
+_ACTOR_PATH = re.compile(rf"^/users/({_NAME})(?:/(inbox|outbox|followers|following|featured|moderators))?$")
 _OBJECT_PATH = re.compile(rf"^/users/({_NAME})/(statuses|activities)/([0-9]+)(?:/(replies|context|likes|shares))?$")
 
 
@@ -51,6 +51,9 @@ class Uris:
 
     def featured(self, name: str) -> str:
         return f"{self.actor(name)}/featured"
+
+    def moderators(self, name: str) -> str:
+        return f"{self.actor(name)}/moderators"
 
     def profile_page(self, name: str) -> str:
         return f"{self.base}/@{name}"

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 
 from fediverse_learn.errors import DomainBlocked, SignatureError, ValidationError
 from fediverse_learn.services import Services
-from fediverse_learn.signatures import load_public_key, read_signature, verify_signature
+from fediverse_learn.signatures import PublicKey, load_public_key, read_signature, verify_signature
 from fediverse_learn.vocab import host_of
 
 __all__ = ["is_signed", "verify_request"]
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(pem: str) -> PublicKey:
+    """load_public_key, cached by the PEM text (the key row's content): a changed key is a new entry."""
+    return load_public_key(pem)
 
 
 def is_signed(headers: Mapping[str, str]) -> bool:
@@ -45,12 +52,12 @@ async def verify_request(
         raise DomainBlocked(f"{key_host} is blocked by the federation policy")
     key = await services.resolver.key(sig.key_id)
     try:
-        verify_signature(sig, load_public_key(key.public_key_pem))
+        verify_signature(sig, _public_key(key.public_key_pem))
     except SignatureError:
         fresh = await services.resolver.key(sig.key_id, refresh=True)
         if fresh.public_key_pem == key.public_key_pem:
             raise
         log.info("key %s changed; verifying with the new key", sig.key_id)
-        verify_signature(sig, load_public_key(fresh.public_key_pem))
+        verify_signature(sig, _public_key(fresh.public_key_pem))
         key = fresh
     return key.owner

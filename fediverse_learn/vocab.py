@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -186,6 +187,12 @@ def host_of(url: str) -> str:
     """
     if not isinstance(url, str) or not url:
         raise ValidationError("URL missing")
+    return _host_of(url)
+
+
+@functools.lru_cache(maxsize=8192)
+def _host_of(url: str) -> str:
+    """host_of for a non-empty str; a pure function, cached (a raised ValidationError is not cached)."""
     if _AMBIGUOUS_URL_CHARS.search(url):
         raise ValidationError("URL has whitespace, control characters or backslashes")
     try:

@@ -9,6 +9,8 @@ exception handlers) -> signer == actor (401) -> origin prechecks (400/403) -> du
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 from typing import Any
 
 import orjson
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_HIGH_WATER = 50_000   # queued rows above which senders are told to come back later (SECURITY.md c.5)
 RETRY_AFTER = 300           # seconds, sent with a high-water 503
+QUEUE_RECOUNT = 1.0         # seconds a queue count is trusted (plus our own enqueues) while far below high water
 
 
 def inbox_routes(services: Services) -> list[Route]:
@@ -91,6 +94,7 @@ async def _receive(services: Services, request: Request, recipient: str | None) 
         return _refuse(request, envelope.id, refusal)
     await mark_host_available(services.db, host_of(envelope.actor))   # it talks to us: deliver to it again
     if await enqueue_incoming(services.db, envelope.id, envelope.actor, recipient, body, services.clock.time()):
+        _gauge(services.db).added()
         log.info("inbox %s queued %s from %s", request.url.path, envelope.id, envelope.actor)
         services.kick("inbox")
     else:
@@ -144,8 +148,40 @@ async def _read_capped(request: Request, cap: int) -> bytes | None:
     return bytes(body)
 
 
+class _QueueGauge:
+    """The queued count, recounted at most every QUEUE_RECOUNT seconds while it is far below the high water.
+
+    Between counts our own enqueues are added (the worker's progress is not subtracted: an over-estimate);
+    rows queued by another process are seen at the next count. Near the high water every request counts."""
+
+    def __init__(self) -> None:
+        self.estimate = 0
+        self.counted_at = float("-inf")
+
+    def added(self) -> None:
+        self.estimate += 1
+
+    async def full(self, db: Database) -> bool:
+        high_water = QUEUE_HIGH_WATER
+        now = time.monotonic()
+        if now - self.counted_at >= QUEUE_RECOUNT or self.estimate + max(high_water // 10, 1) > high_water:
+            self.estimate = await count_queued_incoming(db, high_water + 1)
+            self.counted_at = now
+        return self.estimate > high_water
+
+
+_gauges: weakref.WeakKeyDictionary[Database, _QueueGauge] = weakref.WeakKeyDictionary()
+
+
+def _gauge(db: Database) -> _QueueGauge:
+    gauge = _gauges.get(db)
+    if gauge is None:
+        gauge = _gauges[db] = _QueueGauge()
+    return gauge
+
+
 async def _queue_full(db: Database) -> bool:
-    return await count_queued_incoming(db, QUEUE_HIGH_WATER + 1) > QUEUE_HIGH_WATER
+    return await _gauge(db).full(db)
 
 
 def _refuse(request: Request, activity_id: str | None, refusal: Refusal) -> Response:

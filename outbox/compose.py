@@ -30,6 +30,7 @@ from fediverse_learn.visibility import VISIBILITIES, addressing_for, visibility_
 from fediverse_learn.vocab import PUBLIC, as_list, has_type, ids_of, same_origin
 from outbox.audience import actor_uri_of, resolve_audience
 from outbox.publish import kick_workers, publish_tx
+from outbox.threads import with_thread
 
 __all__ = [
     "MAX_MENTIONS",
@@ -300,6 +301,7 @@ async def publish_note(services: Services, actor: LocalActor, *, source: str, me
     note = build_note(services, actor, content_html=text.rendered.html, visibility=visibility, mentions=mentions,
                       hashtags=text.rendered.hashtags, source=text.source, source_type=text.source_type,
                       summary=summary, sensitive=sensitive, language=language, in_reply_to=in_reply_to)
+    note = await with_thread(services, note)
     activity = create_activity(services, actor, note)
     audience = await resolve_audience(services, actor, activity)
     async with services.db.transaction() as tx:

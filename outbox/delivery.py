@@ -16,7 +16,7 @@ from fediverse_learn.signers import CavageSigner
 from fediverse_learn.store.actors import get_actor_by_id
 from fediverse_learn.store.db import Database
 from fediverse_learn.store.deliveries import Delivery, Settlement, claim_deliveries, settle_deliveries
-from fediverse_learn.store.hosts import mark_host_available, record_host_failure
+from fediverse_learn.store.hosts import mark_hosts_available, record_host_failure
 from outbox.retry import CircuitBreaker, Outcome, classify, next_attempt_at
 
 __all__ = ["AP_CONTENT_TYPE", "DeliveryWorker"]
@@ -195,8 +195,7 @@ class DeliveryWorker:
     async def _update_host_health(self, run: _Step) -> None:
         """A host that answered once this step is healthy; one that only failed gets today recorded."""
         db, now = self._services.db, self._services.clock.time()
-        for host in sorted(run.succeeded):
-            await mark_host_available(db, host)
+        await mark_hosts_available(db, run.succeeded)
         for host in sorted(run.failed - run.succeeded):
             if await record_host_failure(db, host, now):
                 log.warning("%s is unavailable (deliveries failed on several days); its deliveries wait", host)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "ADMIN_READ_SCOPES",
+    "ADMIN_WRITE_SCOPES",
     "DEFAULT_SCOPES",
     "FOLLOW_SCOPES",
     "KNOWN_SCOPES",
@@ -22,8 +24,14 @@ WRITE_SCOPES = tuple(f"write:{s}" for s in (
     "accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media",
     "mutes", "notifications", "reports", "statuses"))
 FOLLOW_SCOPES = ("read:blocks", "read:follows", "read:mutes", "write:blocks", "write:follows", "write:mutes")
-_IMPLIED: dict[str, tuple[str, ...]] = {"read": READ_SCOPES, "write": WRITE_SCOPES, "follow": FOLLOW_SCOPES}
-KNOWN_SCOPES = ("read", "write", "follow", "push", "profile", *READ_SCOPES, *WRITE_SCOPES)
+_ADMIN_KINDS = ("accounts", "reports", "domain_allows", "domain_blocks", "ip_blocks", "email_domain_blocks",
+                "canonical_email_blocks")
+ADMIN_READ_SCOPES = tuple(f"admin:read:{s}" for s in _ADMIN_KINDS)
+ADMIN_WRITE_SCOPES = tuple(f"admin:write:{s}" for s in _ADMIN_KINDS)
+_IMPLIED: dict[str, tuple[str, ...]] = {"read": READ_SCOPES, "write": WRITE_SCOPES, "follow": FOLLOW_SCOPES,
+                                        "admin:read": ADMIN_READ_SCOPES, "admin:write": ADMIN_WRITE_SCOPES}
+KNOWN_SCOPES = ("read", "write", "follow", "push", "profile", *READ_SCOPES, *WRITE_SCOPES, "admin:read",
+                "admin:write", *ADMIN_READ_SCOPES, *ADMIN_WRITE_SCOPES)
 DEFAULT_SCOPES = ("read",)
 
 

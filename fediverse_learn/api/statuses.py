@@ -13,6 +13,7 @@ from fediverse_learn.api.entities import iso
 from fediverse_learn.api.errors import ApiError, api_view, json_response, not_found, unprocessable
 from fediverse_learn.api.params import Params, read_params
 from fediverse_learn.api.present import Presenter
+from fediverse_learn.events import event_bus
 from fediverse_learn.services import Services
 from fediverse_learn.store.api_statuses import (
     descendants,
@@ -104,6 +105,7 @@ async def _create(services: Services, request: Request) -> Response:
             await release_idempotency(services.db, actor.id, key)
         raise
     await set_status_app(services.db, note.uri, auth.token.app_id)
+    event_bus(services).publish("note", uri=note.uri)
     if key is not None:
         await finish_idempotency(services.db, actor.id, key, note.id)
     return json_response(await _entity(presenter, note))
@@ -127,6 +129,7 @@ async def _delete(services: Services, request: Request, status_id: str) -> Respo
     note = await _own_note(presenter, auth, status_id)
     status = await _entity(presenter, note, with_source=True)
     await delete_note(services, auth.member, note)
+    event_bus(services).publish("delete", id=note.id)
     return json_response(status)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 Row = aiosqlite.Row
 Params = Sequence[Any] | dict[str, Any]
+_T = TypeVar("_T")
 
 
 class Transaction:
@@ -30,28 +32,24 @@ class Transaction:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows changed."""
-        cur = await self._conn.execute(sql, params)
-        count = cur.rowcount
-        await cur.close()
-        return count
+        return int(await _call(self._conn, _rowcount, sql, params))
 
     async def insert(self, sql: str, params: Params = ()) -> int | None:
         """Run an INSERT; return the new rowid, or None when nothing was inserted (ON CONFLICT DO NOTHING)."""
-        cur = await self._conn.execute(sql, params)
-        rowid = cur.lastrowid if cur.rowcount > 0 else None
-        await cur.close()
+        rowid: int | None = await _call(self._conn, _insert, sql, params)
         return rowid
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement per row of parameters; return the number of rows changed in all."""
+        return int(await _call(self._conn, _executemany, sql, rows))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        row: Row | None = await _call(self._conn, _fetchone, sql, params)
+        return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        rows: list[Row] = await _call(self._conn, _fetchall, sql, params)
+        return rows
 
 
 class Database:
@@ -123,21 +121,90 @@ class Database:
             await self._writer.execute("COMMIT")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """One write statement in its own transaction; return the number of rows changed."""
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
+        """One write statement in its own transaction; return the number of rows changed.
+
+        BEGIN IMMEDIATE, the statement and COMMIT run in one call on the writer's thread."""
+        async with self._lock:
+            return int(await _call(self._writer, _in_transaction, _rowcount, sql, params))
+
+    async def insert(self, sql: str, params: Params = ()) -> int | None:
+        """One INSERT in its own transaction (one call on the writer's thread); the new rowid, or None when
+        nothing was inserted (ON CONFLICT DO NOTHING). Committed (synchronous = FULL) when it returns."""
+        async with self._lock:
+            rowid: int | None = await _call(self._writer, _in_transaction, _insert, sql, params)
+            return rowid
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._reader.execute(sql, params) as cur:
-            return await cur.fetchone()
+        row: Row | None = await _call(self._reader, _fetchone, sql, params)
+        return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._reader.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        rows: list[Row] = await _call(self._reader, _fetchall, sql, params)
+        return rows
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return row[0] if row is not None else None
+
+
+# Every statement below runs on the connection's own thread in ONE call (one round trip from the event loop,
+# instead of one each for execute, fetch and close). `Connection._execute` is aiosqlite's own way of queueing
+# a call on that thread (what its `execute_fetchall` and `execute_insert` use).
+
+
+def _call(conn: aiosqlite.Connection, fn: Callable[..., _T], *args: Any) -> Awaitable[_T]:
+    sqlite_conn = conn._conn   # raises ValueError once closed, as aiosqlite's own methods do
+    return conn._execute(fn, sqlite_conn, *args)  # type: ignore[no-untyped-call]
+
+
+def _rowcount(conn: sqlite3.Connection, sql: str, params: Params) -> int:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.rowcount
+    finally:
+        cur.close()
+
+
+def _insert(conn: sqlite3.Connection, sql: str, params: Params) -> int | None:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.lastrowid if cur.rowcount > 0 else None
+    finally:
+        cur.close()
+
+
+def _executemany(conn: sqlite3.Connection, sql: str, rows: Iterable[Params]) -> int:
+    before = conn.total_changes
+    conn.executemany(sql, rows).close()
+    return conn.total_changes - before
+
+
+def _fetchone(conn: sqlite3.Connection, sql: str, params: Params) -> Any:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchone()
+    finally:
+        cur.close()
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: Params) -> list[Any]:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., _T], *args: Any) -> _T:
+    """BEGIN IMMEDIATE; fn; COMMIT (ROLLBACK if fn raises), all on the connection's thread."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn, *args)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

@@ -41,15 +41,14 @@ async def enqueue_deliveries(
     tx: Transaction, activity_uri: str, actor_id: int, inboxes: Iterable[str], body: bytes, now: float,
 ) -> int:
     """Queue `body` (the signed-at-send-time activity JSON) for each inbox; return how many rows were added."""
-    added = 0
-    for inbox in dict.fromkeys(inboxes):
-        rowid = await tx.insert(
-            "INSERT INTO deliveries (activity_uri, actor_id, inbox_url, host, body, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (activity_uri, inbox_url) DO NOTHING",
-            (activity_uri, actor_id, inbox, host_of(inbox), body, now, now),
-        )
-        added += rowid is not None
-    return added
+    rows = [(activity_uri, actor_id, inbox, host_of(inbox), body, now, now) for inbox in dict.fromkeys(inboxes)]
+    if not rows:
+        return 0
+    return await tx.executemany(   # one call; the count of rows changed skips the conflicts
+        "INSERT INTO deliveries (activity_uri, actor_id, inbox_url, host, body, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (activity_uri, inbox_url) DO NOTHING",
+        rows,
+    )
 
 
 async def claim_deliveries(db: Database, now: float, lease: float, limit: int,
@@ -103,11 +102,13 @@ async def settle_deliveries(db: Database, settlements: Sequence[Settlement]) -> 
     """Write several outcomes in one transaction (one fsync for a group of answers)."""
     if not settlements:
         return
+    by_outcome: dict[str, list[dict[str, object]]] = {}
+    for s in settlements:
+        by_outcome.setdefault(s.outcome, []).append(
+            {"id": s.delivery_id, "error": s.error[:2000], "at": s.next_attempt_at})
     async with db.transaction() as tx:
-        for s in settlements:
-            await tx.execute(
-                _SETTLE_SQL[s.outcome], {"id": s.delivery_id, "error": s.error[:2000], "at": s.next_attempt_at}
-            )
+        for outcome, params in by_outcome.items():   # one executemany per kind of outcome
+            await tx.executemany(_SETTLE_SQL[outcome], params)
 
 
 async def finish_delivery(db: Database, delivery_id: int) -> None:

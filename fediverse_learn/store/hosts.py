@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,6 +16,7 @@ __all__ = [
     "HostHealth",
     "get_host_health",
     "mark_host_available",
+    "mark_hosts_available",
     "record_host_failure",
     "unavailable_hosts",
     "utc_day",
@@ -21,6 +24,22 @@ __all__ = [
 
 FAILURE_DAYS_THRESHOLD = 7  # Mastodon's DeliveryFailureTracker: failing on 7 distinct days -> unavailable
 _KEPT_DAYS = 31  # bound the list; the unavailable flag itself is stored, not recounted
+_HEALTHY_TTL = 30.0  # seconds a host seen without a row is taken as healthy without asking the database
+_BATCH = 500  # hosts per IN (...) query (SQLite's bound-parameter limit is far above)
+
+# Hosts known to have no row in `hosts`, per database file: host -> when that was seen (monotonic).
+# record_host_failure drops the host here; a row written by another process is seen within _HEALTHY_TTL.
+_known_healthy: dict[str, dict[str, float]] = {}
+_failures_recorded: dict[str, int] = {}   # per database file: bumped by record_host_failure
+
+
+def _healthy(db: Database) -> dict[str, float]:
+    return _known_healthy.setdefault(str(db.path), {})
+
+
+def _still_healthy(known: dict[str, float], host: str, now: float) -> bool:
+    seen = known.get(host)
+    return seen is not None and now - seen < _HEALTHY_TTL
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,8 @@ def utc_day(now: float) -> str:
 async def record_host_failure(db: Database, host: str, now: float) -> bool:
     """Record that a delivery to `host` failed today (UTC); return True if the host is (now) unavailable."""
     day = utc_day(now)
+    _healthy(db).pop(host, None)
+    _failures_recorded[str(db.path)] = _failures_recorded.get(str(db.path), 0) + 1
     async with db.transaction() as tx:
         row = await tx.fetchone("SELECT failure_days, unavailable FROM hosts WHERE host = ?", (host,))
         days = set(_days(row["failure_days"])) if row is not None else set()
@@ -59,10 +80,33 @@ async def record_host_failure(db: Database, host: str, now: float) -> bool:
 async def mark_host_available(db: Database, host: str) -> bool:
     """Forget a host's failures (it answered a delivery, or sent us something); True if there were any.
 
-    Cheap when the host is healthy: one read, no write."""
-    if await db.fetchone("SELECT 1 FROM hosts WHERE host = ?", (host,)) is None:
-        return False
-    return await db.execute("DELETE FROM hosts WHERE host = ?", (host,)) > 0
+    Cheap when the host is healthy: no database work while it is known healthy, else one read."""
+    return host in await mark_hosts_available(db, (host,))
+
+
+async def mark_hosts_available(db: Database, hosts: Iterable[str]) -> set[str]:
+    """Forget the failures of each host; the hosts that had any. One read for all (none for hosts known
+    healthy), one write only when some had failures."""
+    known, clock = _healthy(db), time.monotonic()
+    if len(known) > 100_000:   # bound the memory; it only costs a read per host again
+        known.clear()
+    failures_before = _failures_recorded.get(str(db.path), 0)
+    unknown = sorted({h for h in hosts if not _still_healthy(known, h, clock)})
+    had: set[str] = set()
+    for start in range(0, len(unknown), _BATCH):
+        chunk = unknown[start:start + _BATCH]
+        rows = await db.fetchall(f"SELECT host FROM hosts WHERE host IN ({','.join('?' * len(chunk))})", chunk)
+        had.update(r["host"] for r in rows)
+    cleared: set[str] = set()
+    if had:
+        async with db.transaction() as tx:
+            for host in sorted(had):
+                if await tx.execute("DELETE FROM hosts WHERE host = ?", (host,)) > 0:
+                    cleared.add(host)
+    if _failures_recorded.get(str(db.path), 0) == failures_before:   # else a failure may have raced the read
+        for host in unknown:
+            known[host] = clock
+    return cleared
 
 
 async def unavailable_hosts(db: Database) -> set[str]:

@@ -37,9 +37,10 @@ _INSERT = (
 async def enqueue_incoming(
     db: Database, activity_id: str, actor_uri: str, recipient: str | None, body: bytes, now: float,
 ) -> bool:
-    """Store a verified activity; False if this activity id was already received (redelivery)."""
-    async with db.transaction() as tx:
-        return await enqueue_incoming_tx(tx, activity_id, actor_uri, recipient, body, now)
+    """Store a verified activity; False if this activity id was already received (redelivery).
+
+    Committed (one transaction, synchronous = FULL) when it returns."""
+    return await db.insert(_INSERT, (activity_id, actor_uri, recipient, body, now, now)) is not None
 
 
 async def enqueue_incoming_tx(

@@ -13,9 +13,11 @@ __all__ = [
     "NOTIFICATION_TYPES",
     "Notification",
     "add_notification",
+    "boosters",
     "clear_notifications",
     "dismiss_notification",
     "get_notification",
+    "mutes_notifications",
     "notification_page",
 ]
 
@@ -49,16 +51,14 @@ async def add_notification(db: Database | Transaction, *, notification_id: int, 
            " AND type = ? AND from_uri = ? AND object_uri IS ?)")
     params = (notification_id, actor_id, type, from_uri, object_uri, activity_uri, now, actor_id, type, from_uri,
               object_uri)
-    if isinstance(db, Transaction):
-        return await db.insert(sql, params) is not None and await db.fetchone("SELECT changes()") != (0,)
-    async with db.transaction() as tx:
-        return await tx.execute(sql, params) > 0
+    return await db.execute(sql, params) > 0
 
 
 async def notification_page(db: Database, actor_id: int, page: Page, *, types: Sequence[str] = (),
                             exclude: Sequence[str] = ()) -> list[Notification]:
     """A member's notifications not dismissed, newest first, optionally of some types only or not of others."""
-    where, params = "actor_id = ? AND dismissed_at IS NULL", [actor_id]
+    where = "actor_id = ? AND dismissed_at IS NULL"
+    params: list[Any] = [actor_id]
     if types:
         where += f" AND type IN ({', '.join('?' * len(types))})"
         params += list(types)
@@ -86,3 +86,16 @@ async def dismiss_notification(db: Database, actor_id: int, notification_id: int
 async def clear_notifications(db: Database, actor_id: int, now: float) -> int:
     return await db.execute("UPDATE notifications SET dismissed_at = ? WHERE actor_id = ? AND dismissed_at IS NULL",
                             (now, actor_id))
+
+
+async def mutes_notifications(db: Database, actor_id: int, target_uri: str, now: float) -> bool:
+    """Whether the member muted this account with its notifications (and the mute has not expired)."""
+    return await db.fetchone("SELECT 1 FROM mutes WHERE actor_id = ? AND target_uri = ? AND notifications = 1"
+                             " AND (expires_at IS NULL OR expires_at > ?)", (actor_id, target_uri, now)) is not None
+
+
+async def boosters(db: Database, object_uri: str) -> list[str]:
+    """Who boosted a note (to tell them of its edits)."""
+    rows = await db.fetchall("SELECT actor_uri FROM reactions WHERE object_uri = ? AND kind = 'announce'",
+                             (object_uri,))
+    return [str(r["actor_uri"]) for r in rows]

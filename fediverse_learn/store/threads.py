@@ -24,9 +24,11 @@ _VISIBLE = (
 
 async def thread_page(db: Database, root_uri: str, *, community_id: int | None, limit: int,
                       offset: int = 0) -> list[str]:
-    """The uris of a thread's posts (the top-level post and every reply under it), oldest first."""
+    """The uris of a thread's posts (the top-level post and every reply under it), oldest first. Dates are
+    compared to the second, as documents carry them (a remote copy has no fraction, our own posts do), and
+    posts of the same second in the order we stored them."""
     rows = await db.fetchall(
-        f"{_TREE} SELECT o.uri{_VISIBLE} ORDER BY o.published, o.id LIMIT ? OFFSET ?",
+        f"{_TREE} SELECT o.uri{_VISIBLE} ORDER BY CAST(o.published AS INTEGER), o.id LIMIT ? OFFSET ?",
         (root_uri, community_id, root_uri, community_id, limit, offset))
     return [str(r["uri"]) for r in rows]
 

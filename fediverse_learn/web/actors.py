@@ -11,6 +11,7 @@ from starlette.routing import Route
 from fediverse_learn.documents import AS_CONTEXT, to_ap_actor, to_ap_instance_actor, to_ap_ordered_collection
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor
+from fediverse_learn.store.communities import CommunitySettings, get_settings
 from fediverse_learn.store.follows import count_followers, count_following, list_followers, list_following
 from fediverse_learn.store.moderation import is_suspended
 from fediverse_learn.web.auth import signed_by
@@ -31,6 +32,10 @@ def actor_routes(services: Services) -> list[Route]:
             return None
         return actor
 
+    async def _community_settings(actor: LocalActor) -> CommunitySettings | None:
+        """A community's settings (its Group document says them); None for a member."""
+        return await get_settings(services.db, actor) if actor.kind == "group" else None
+
     async def instance_actor(request: Request) -> Response:
         doc = to_ap_instance_actor(services.instance, uris, services.config.instance.name)
         return ActivityJSONResponse(doc)
@@ -43,7 +48,7 @@ def actor_routes(services: Services) -> list[Route]:
             return error_response(410, "gone")
         if wants_activitypub(request):
             await signed_by(services, request)
-            return ActivityJSONResponse(to_ap_actor(actor, uris))
+            return ActivityJSONResponse(to_ap_actor(actor, uris, await _community_settings(actor)))
         return RedirectResponse(uris.profile_page(actor.name), status_code=302)
 
     async def profile(request: Request) -> Response:
@@ -53,7 +58,7 @@ def actor_routes(services: Services) -> list[Route]:
         if await is_suspended(services.db, uris.actor(actor.name)):
             return HTMLResponse("<h1>Gone</h1>", status_code=410)
         if wants_activitypub(request):
-            return ActivityJSONResponse(to_ap_actor(actor, uris))
+            return ActivityJSONResponse(to_ap_actor(actor, uris, await _community_settings(actor)))
         actor_uri = uris.actor(actor.name)
         followers = await count_followers(services.db, actor_uri)
         following = await count_following(services.db, actor_uri)

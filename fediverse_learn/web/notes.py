@@ -23,6 +23,7 @@ from fediverse_learn.errors import DomainBlocked, KeyFetchUnavailable, Signature
 from fediverse_learn.sanitize import sanitize_html
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor, lookup_token
+from fediverse_learn.store.communities import featured_uris
 from fediverse_learn.store.follows import get_follow
 from fediverse_learn.store.notes_query import (
     StoredActivity,
@@ -239,13 +240,14 @@ class _NoteViews:
         author = await get_actor(self.services.db, request.path_params["name"])
         if author is None or author.is_instance:
             return error_response(404, "not found")
+        items = await featured_uris(self.services.db, author.id) if author.kind == "group" else []
         return ActivityJSONResponse(
             {
                 "@context": NOTE_CONTEXT,
                 "id": self.uris.featured(author.name),
                 "type": "OrderedCollection",
-                "totalItems": 0,
-                "orderedItems": [],
+                "totalItems": len(items),
+                "orderedItems": items,
             }
         )
 

@@ -6,12 +6,21 @@ import logging
 
 from fediverse_learn.converters import NOTE_TYPES
 from fediverse_learn.errors import ValidationError
+from fediverse_learn.events import event_bus
 from fediverse_learn.registrations import direct_message_refused, reply_accepted
 from fediverse_learn.services import Services
 from fediverse_learn.store.objects import get_note
 from fediverse_learn.vocab import has_type, same_origin
-from inbox.handlers.common import embedded_object, fetch_note, note_from_document, object_uri, store_new_note
+from inbox.handlers.common import (
+    activity_id,
+    embedded_object,
+    fetch_note,
+    note_from_document,
+    object_uri,
+    store_new_note,
+)
 from inbox.handlers.community import share_with_communities
+from inbox.handlers.notify import notify_uri
 from inbox.incoming import Incoming
 
 __all__ = ["handle_create"]
@@ -51,4 +60,9 @@ async def handle_create(services: Services, incoming: Incoming) -> None:
         stored = await store_new_note(tx, services, resolved, now)
     if stored is not None:
         log.info("stored %s %s by %s", stored.type, stored.uri, stored.author_uri)
+        event_bus(services).publish("note", uri=stored.uri)
+    current = stored or await get_note(services.db, note.uri)   # ours is stored already: still notify
+    if current is not None and current.deleted_at is None and current.author_uri == incoming.actor_uri:
+        for href in {str(t["href"]) for t in current.tags if t.get("type") == "Mention" and t.get("href")}:
+            await notify_uri(services, href, "mention", current.author_uri, current.uri, activity_id(incoming))
     await share_with_communities(services, incoming, resolved.note.uri)

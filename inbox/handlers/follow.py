@@ -13,6 +13,7 @@ from fediverse_learn.store.follows import Follow, delete_follow, get_follow, set
 from fediverse_learn.store.objects import pop_early_undo
 from fediverse_learn.vocab import has_type, http_url, id_of
 from inbox.handlers.common import activity_id, embedded_object, local_actor, local_actor_name, object_uri
+from inbox.handlers.notify import notify_member
 from inbox.incoming import Incoming, Reject
 from outbox.compose import accept_activity, reject_activity
 from outbox.publish import kick_workers, publish_tx, resolve_audience
@@ -52,6 +53,7 @@ async def handle_follow(services: Services, incoming: Incoming) -> None:
     audience = await resolve_audience(services, member, answer, [inbox]) if answer is not None else None
     follow_id = activity_id(incoming)
     now = services.clock.time()
+    state = "rejected"
     async with services.db.transaction() as tx:
         if await pop_early_undo(tx, follow_id, follower):
             log.info("Follow %s was undone before it arrived: dropped", follow_id)
@@ -69,6 +71,9 @@ async def handle_follow(services: Services, incoming: Incoming) -> None:
             await publish_tx(tx, services, member, answer, audience)
     if answer is not None:
         kick_workers(services)
+    if state != "rejected":
+        await notify_member(services, member, "follow_request" if state == "pending" else "follow", follower,
+                            None, follow_id)
     log.info("Follow %s of %s by %s: %s", follow_id, member.name, follower,
              "rejected" if refused else "pending" if manual else "accepted")
 

@@ -20,6 +20,7 @@ from inbox.handlers.common import (
     object_uri,
     store_new_note,
 )
+from inbox.handlers.notify import notify_author
 from inbox.handlers.update import apply_edit
 from inbox.incoming import Incoming
 
@@ -45,6 +46,7 @@ async def handle_like(services: Services, incoming: Incoming) -> None:
             log.info("Like of %s, which we do not have: ignored", uri)
             return
         await add_reaction(tx, "like", incoming.actor_uri, uri, like_id, now)
+    await notify_author(services, note, "favourite", incoming.actor_uri, like_id)
 
 
 async def handle_announce(services: Services, incoming: Incoming) -> None:
@@ -76,6 +78,7 @@ async def handle_announce(services: Services, incoming: Incoming) -> None:
             log.info("Announce %s of %s, which may not be boosted: ignored", announce_id, uri)
             return
         await add_reaction(tx, "announce", incoming.actor_uri, uri, announce_id, now)
+    await notify_author(services, stored, "reblog", incoming.actor_uri, announce_id)
 
 
 def _boostable(note: StoredNote, booster: str) -> bool:

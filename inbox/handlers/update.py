@@ -16,6 +16,8 @@ from inbox.handlers.common import (
     object_uri,
     stored_note,
 )
+from inbox.handlers.community import relay_to_communities
+from inbox.handlers.notify import notify_boosters
 from inbox.incoming import Incoming, Reject
 
 __all__ = ["apply_edit", "handle_update", "handle_update_actor", "handle_update_note"]
@@ -61,8 +63,8 @@ async def handle_update_note(services: Services, incoming: Incoming) -> None:
         resolved = await note_from_document(services, obj, incoming.actor_uri)
     else:
         resolved = await fetch_note(services, uri, incoming.actor_uri)
-    if resolved is not None:
-        await apply_edit(services, resolved)
+    if resolved is not None and await apply_edit(services, resolved):
+        await relay_to_communities(services, incoming, uri)
 
 
 async def apply_edit(services: Services, resolved: ResolvedNote) -> bool:
@@ -86,4 +88,5 @@ async def apply_edit(services: Services, resolved: ResolvedNote) -> bool:
             return False
         await save_note(tx, stored_note(note, note_id=current.id, visibility=current.visibility, now=now))
     log.info("applied edit of %s", note.uri)
+    await notify_boosters(services, note.uri, current.author_uri)
     return True

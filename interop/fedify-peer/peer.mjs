@@ -15,6 +15,9 @@
 //                                         -> Create(Note) to followers, the replied-to author and `to`
 //   POST /_control/like     {object}      -> Like to the object's author
 //   POST /_control/delete   {id}          -> Delete(Tombstone) of one of peer's notes to its audience
+//   POST /_control/lookup   {uri|handle}  -> Fedify's reading of a remote object: {type, json} (signed GET)
+//   POST /_control/software {name}        -> the `software.name` the peer's NodeInfo says (default
+//                                            "fedify-peer"; a community treats "lemmy" as group-aware)
 //   GET  /_control/received               -> everything seen: verified activities, raw inbox requests,
 //                                            signed fetches of the actor, delivery errors, followers
 //   POST /_control/reset                  -> forget all of the above (the keys stay), between tests
@@ -92,6 +95,10 @@ const audiences = new Map();
 /** every activity peer sent, compacted */
 const sent = [];
 
+/** NodeInfo `software.name`: what the peer says it runs (a community decides from it how to announce) */
+const DEFAULT_SOFTWARE = "fedify-peer";
+let software = DEFAULT_SOFTWARE;
+
 const now = () => new Date().toISOString();
 const log = (message) => process.stderr.write(`${now()} [peer] ${message}\n`);
 
@@ -168,6 +175,12 @@ federation
     });
     return owner != null;
   });
+
+federation.setNodeInfoDispatcher("/nodeinfo/2.1", () => ({
+  software: { name: software, version: "2.3.6" },
+  protocols: ["activitypub"],
+  usage: { users: { total: 1 }, localPosts: notes.size, localComments: 0 },
+}));
 
 federation
   .setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
@@ -349,7 +362,48 @@ async function control(request, body) {
     case "POST /_control/reset":
       for (const list of [activities, inboxRequests, actorFetches, errors, sent]) list.length = 0;
       for (const map of [followers, following, notes, audiences]) map.clear();
+      software = DEFAULT_SOFTWARE;
       return json({ reset: true });
+    case "POST /_control/software":
+      if (typeof input.name !== "string" || !/^[a-z0-9-]+$/.test(input.name)) {
+        return json({ error: "name: lowercase letters, digits and hyphens (NodeInfo 2.1)" }, 400);
+      }
+      software = input.name;
+      return json({ software });
+    case "POST /_control/lookup": {
+      let object = null;
+      let attempts = [];
+      if (input.handle) {
+        ({ actor: object, attempts } = await resolveHandle(ctx, input.handle));
+      } else {
+        const documentLoader = await ctx.getDocumentLoader({ identifier: IDENTIFIER });
+        try {
+          object = await ctx.lookupObject(input.uri, { documentLoader });
+        } catch (e) {
+          attempts.push({ how: `lookupObject(${input.uri})`, error: String(e) });
+        }
+      }
+      if (object == null) return json({ error: `cannot look up ${input.handle ?? input.uri}`, attempts }, 502);
+      // `parsed`: what Fedify understood (its typed properties); `json` keeps the document as fetched
+      const href = (url) => url?.href ?? null;
+      const parsed = {
+        id: href(object.id), name: object.name?.toString() ?? null,
+        attributedTo: (object.attributionIds ?? []).map(href), audience: href(object.audienceId),
+      };
+      if (isActor(object)) {
+        Object.assign(parsed, {
+          preferredUsername: object.preferredUsername?.toString() ?? null, inbox: href(object.inboxId),
+          outbox: href(object.outboxId), followers: href(object.followersId), following: href(object.followingId),
+          featured: href(object.featuredId), sharedInbox: href(object.endpoints?.sharedInbox),
+          manuallyApprovesFollowers: object.manuallyApprovesFollowers, publicKey: href(object.publicKeyId),
+          discoverable: object.discoverable,
+        });
+      }
+      return json({
+        type: object.constructor.name, isActor: isActor(object), attempts, parsed,
+        json: await object.toJsonLd({ contextLoader: ctx.contextLoader }),
+      });
+    }
     case "POST /_control/follow": {
       const { actor, attempts } = await resolveHandle(ctx, input.handle);
       if (actor == null) return json({ error: `cannot resolve ${input.handle}`, attempts }, 502);

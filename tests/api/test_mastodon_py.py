@@ -79,3 +79,13 @@ def test_mastodon_py_signs_in_posts_and_reads(tmp_path: Path) -> None:
         assert deleted.text == "and part two"
         assert reply.id not in [s.id for s in api.timeline_home()]
         assert api.status(first.id).replies_count == 0
+
+        # And she bookmarks, searches, keeps her reading position, and has no notifications of her own doings
+        assert api.status_bookmark(first.id).bookmarked is True
+        assert [s.id for s in api.bookmarks()] == [first.id]
+        found = api.search_v2("note 1", result_type="statuses")
+        assert [s.content for s in found.statuses] == ["<p>note 1</p>"]
+        assert [a.acct for a in api.search_v2("ad", result_type="accounts").accounts] == ["ada"]
+        api.markers_set(["home"], [first.id])
+        assert api.markers_get(["home"])["home"].last_read_id == str(first.id)
+        assert api.notifications() == []

@@ -8,6 +8,7 @@ import orjson
 
 from fediverse_learn.store.communities import add_moderator, featured_uris, list_moderators
 from fediverse_learn.store.objects import get_note, is_tombstoned
+from fediverse_learn.uris import LocalRef
 from outbox.community_actions import feature_thread, lock_thread, remove_post
 from outbox.compose import new_activity_uri
 from outbox.publish import publish
@@ -40,6 +41,8 @@ async def test_group_document_names_the_moderators_collection(federation: Federa
     s = await join(federation)
     group = (await s.a.client.get("/users/maths", headers={"Accept": AP})).json()
     assert group["type"] == "Group" and group["attributedTo"] == f"{s.maths}/moderators"
+    assert group["postingRestrictedToMods"] is False     # the served document says the community's settings
+    assert s.a.services.uris.parse(group["attributedTo"]) == LocalRef("maths", "moderators")
     moderators = (await s.a.client.get(group["attributedTo"], headers={"Accept": AP})).json()
     assert moderators["type"] == "OrderedCollection"
     assert moderators["orderedItems"] == [s.a.services.uris.actor("ada")]
@@ -119,6 +122,8 @@ async def test_pinning_threads_and_adding_moderators(federation: Federation) -> 
     await feature_thread(s.a.services, ada, maths, root)
     await federation.settle()
     assert await featured_uris(s.a.services.db, maths.id) == [root]
+    featured = (await s.a.client.get("/users/maths/featured", headers={"Accept": AP})).json()
+    assert featured["orderedItems"] == [root] and featured["totalItems"] == 1
     assert [d["target"] for d in announced_to_b(s, "Add")] == [f"{s.maths}/featured"]
     await feature_thread(s.a.services, ada, maths, root, featured=False)
     # When ada adds bea to the moderators collection

@@ -59,8 +59,10 @@ async def test_note_document_has_mastodons_fields(federation: Federation) -> Non
     assert set(doc) == {
         "@context", "id", "type", "summary", "inReplyTo", "published", "url", "attributedTo", "to", "cc",
         "sensitive", "atomUri", "inReplyToAtomUri", "content", "contentMap", "source", "attachment", "tag",
-        "replies", "likes", "shares",
+        "replies", "likes", "shares", "context",
     }
+    # a thread's top-level post is the start of its own FEP-7888 `context` collection
+    assert doc["context"] == f"{note.uri}/context"
     assert doc["contentMap"] == {"en": doc["content"]} and doc["summary"] is None
     assert doc["likes"] == {"id": f"{note.uri}/likes", "type": "Collection", "totalItems": 0}
     assert doc["replies"]["first"]["type"] == "CollectionPage"

@@ -218,3 +218,139 @@ def test_peer_likes_a_members_note(pair: tuple[ServerProcess, PeerProcess]) -> N
     if liked is None:
         explain_no_effect(a, peer, answer["like"], "Like")
     assert liked == [{"actor_uri": peer.actor}]
+
+
+# --- communities (FEP-1b12): the peer joins a Group of ours and posts to it --------------------------------
+
+def add_community(a: ServerProcess, name: str, moderator: str) -> str:
+    add_member(a, moderator)
+    result = a.cli("community", "add", name, "--display-name", name.capitalize(), "--moderator", moderator)
+    assert result.returncode == 0, result.stderr
+    return f"{a.base}/users/{name}"
+
+
+def peer_joins(a: ServerProcess, peer: PeerProcess, name: str) -> str:
+    """The peer follows a community of ours by its handle (a Group) and records our verified Accept."""
+    community = add_community(a, name, "ada")
+    answer = peer.control("follow", handle=f"{name}@{a.domain}")
+    assert answer["_status"] == 200, json.dumps(answer, indent=1) + report(a, peer)
+    assert answer["actor"] == community
+    follow_id: str = answer["follow"]
+    accept = peer.wait_for("Accept", lambda e: e["object"] == follow_id)
+    if accept is None:
+        if not db_rows(a, "SELECT 1 FROM follows WHERE follower_uri = ? AND followee_uri = ?",
+                       peer.actor, community):
+            explain_no_effect(a, peer, follow_id, "Follow of a Group")
+        explain_outgoing(a, peer, "Accept(Follow) of the community")
+    assert accept["actor"] == community
+    assert peer.received()["following"][community]["state"] == "accepted"
+    return community
+
+
+def peer_posts_to(a: ServerProcess, peer: PeerProcess, name: str, content: str) -> str:
+    """The peer posts a public note mentioning the community (as a Mastodon composer does); its note's URI,
+    once the community took it."""
+    community = f"{a.base}/users/{name}"
+    answer = peer.control("post", content=content, to=[f"{name}@{a.domain}"])
+    assert answer["_status"] == 200, answer
+    assert community in answer["recipients"]
+    note_uri: str = answer["id"]
+    shared = poll(lambda: db_rows(a, "SELECT author_uri FROM community_posts WHERE object_uri = ?", note_uri)
+                  or None)
+    if shared is None:
+        explain_no_effect(a, peer, answer["activity"], "Create(Note) mentioning the community")
+    assert shared == [{"author_uri": peer.actor}]
+    return note_uri
+
+
+def test_fedify_reads_our_community_as_a_group(pair: tuple[ServerProcess, PeerProcess]) -> None:
+    a, peer = pair
+    community = add_community(a, "maths", "ada")
+    # When Fedify looks the community up by its handle (WebFinger, then a signed GET)
+    found = peer.control("lookup", handle=f"maths@{a.domain}")
+    assert found["_status"] == 200, json.dumps(found, indent=1) + report(a, peer)
+    # Then it is an actor, a Group, and Fedify understands its inbox, shared inbox, followers, featured,
+    # key, open membership and moderators (`attributedTo`, FEP-1b12)
+    assert found["isActor"] is True and found["type"] == "Group", found
+    assert found["parsed"] == {
+        "id": community, "name": "Maths", "attributedTo": [f"{community}/moderators"], "audience": None,
+        "preferredUsername": "maths", "inbox": f"{community}/inbox", "outbox": f"{community}/outbox",
+        "followers": f"{community}/followers", "following": f"{community}/following",
+        "featured": f"{community}/featured", "sharedInbox": f"{a.base}/inbox", "manuallyApprovesFollowers": False,
+        "publicKey": f"{community}#main-key", "discoverable": True,
+    }, found["parsed"]
+    # Lemmy's extensions (`moderators`, `postingRestrictedToMods`) are not Fedify vocabulary: kept as fetched
+    assert found["json"]["postingRestrictedToMods"] is False
+    # and the moderators collection reads as a collection of ada (Fedify fetches it, signed)
+    moderators = peer.control("lookup", uri=f"{community}/moderators")
+    assert moderators["_status"] == 200, moderators
+    assert moderators["json"]["type"] in ("OrderedCollection", "Collection"), moderators
+    assert f"{a.base}/users/ada" in json.dumps(moderators["json"])
+
+
+def test_peer_joins_a_community_posts_to_it_and_gets_its_boost(pair: tuple[ServerProcess, PeerProcess]) -> None:
+    a, peer = pair
+    community = peer_joins(a, peer, "maths")
+    assert db_rows(a, "SELECT state FROM follows WHERE follower_uri = ? AND followee_uri = ?",
+                   peer.actor, community) == [{"state": "accepted"}]
+    # When the peer posts mentioning the community
+    note_uri = peer_posts_to(a, peer, "maths", "<p>@maths What is a prime?</p>")
+    # Then the community shares it: a Mastodon-style boost, Announce(Note), for a server that is not group-aware
+    boost = peer.wait_for("Announce", lambda e: e["actor"] == community and e["object"] == note_uri)
+    if boost is None:
+        explain_outgoing(a, peer, "the community's Announce(Note)")
+    sent = peer.raw(boost["id"])
+    assert sent is not None
+    assert sent["json"]["object"] == note_uri
+    assert sent["json"]["audience"] == community
+    assert PUBLIC in sent["json"]["to"]
+    # and our copy of the post joined the community and got a thread context
+    assert db_rows(a, "SELECT audience_uri FROM objects WHERE uri = ?", note_uri) == [{"audience_uri": community}]
+
+    # When ada, on our side, replies in the thread
+    token = a.cli("token", "ada")
+    assert token.returncode == 0, token.stderr
+    reply = httpx.post(f"{a.base}/users/ada/outbox", timeout=30.0,
+                       json={"type": "Note", "content": "<p>A number with two divisors</p>", "inReplyTo": note_uri,
+                             "to": [PUBLIC]},
+                       headers={"Authorization": f"Bearer {token.stdout.strip()}"})
+    assert reply.status_code == 201, reply.text
+    reply_uri: str = reply.json()["object"]["id"]
+    assert reply.json()["object"]["audience"] == community
+    # Then the peer gets her reply (it mentions the peer), and the community in our database took it
+    create = peer.wait_for("Create", lambda e: e["object"] == reply_uri)
+    if create is None:
+        explain_outgoing(a, peer, "Create(Note) reply in the community")
+    assert poll(lambda: db_rows(a, "SELECT 1 FROM community_posts WHERE object_uri = ?", reply_uri) or None)
+    # and the community does not boost replies to a Mastodon-style member
+    assert not [e for e in peer.received()["activities"]
+                if e["type"] == "Announce" and e["actor"] == community and e["object"] == reply_uri]
+
+
+def test_group_aware_peer_gets_the_wrapped_create(pair: tuple[ServerProcess, PeerProcess]) -> None:
+    a, peer = pair
+    # Given a peer whose NodeInfo names group-aware software (Lemmy's name, so we announce as Lemmy expects)
+    assert peer.control("software", name="lemmy")["_status"] == 200
+    community = peer_joins(a, peer, "maths")
+    # When it posts mentioning the community
+    note_uri = peer_posts_to(a, peer, "maths", "<p>@maths Is 1 a prime?</p>")
+    # Then the community announces the peer's Create, wrapped unchanged (FEP-1b12), and Fedify verifies it
+    def wrapped() -> dict[str, Any] | None:
+        for request in peer.received()["inboxRequests"]:
+            body = json.loads(request["body"])
+            inner = body.get("object")
+            if (body.get("type") == "Announce" and body.get("actor") == community and isinstance(inner, dict)
+                    and inner.get("type") == "Create" and inner.get("object", {}).get("id") == note_uri):
+                return {**request, "json": body}
+        return None
+    announce = poll(wrapped)
+    if announce is None:
+        explain_outgoing(a, peer, "the community's Announce(Create)")
+    assert announce["status"] == 202, announce
+    assert announce["json"]["audience"] == community
+    assert isinstance(announce["json"].get("context"), str)
+    recorded = peer.wait_for("Announce", lambda e: e["id"] == announce["json"]["id"])
+    assert recorded is not None, report(a, peer)
+    # and no boost besides: a group-aware member gets the Create only
+    assert not [r for r in peer.received()["inboxRequests"]
+                if json.loads(r["body"]).get("type") == "Announce" and json.loads(r["body"])["object"] == note_uri]
