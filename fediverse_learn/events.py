@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fediverse_learn.services import Services
 
 __all__ = ["Event", "EventBus", "event_bus"]
 
@@ -46,18 +48,6 @@ class EventBus:
         return len(self._queues)
 
 
-_BUSES: dict[int, EventBus] = {}
-
-
-def event_bus(services: object) -> EventBus:
-    """The bus of one Services (one per running app): its `events` field once it has one, else one made on
-    first use and dropped with it."""
-    own = getattr(services, "events", None)
-    if isinstance(own, EventBus):
-        return own
-    key = id(services)
-    bus = _BUSES.get(key)
-    if bus is None:
-        bus = _BUSES[key] = EventBus()
-        weakref.finalize(services, _BUSES.pop, key, None)
-    return bus
+def event_bus(services: Services) -> EventBus:
+    """The bus of one Services (one per running app)."""
+    return services.events

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fediverse_learn.clock import Clock
 from fediverse_learn.config import Config
+from fediverse_learn.events import EventBus
 from fediverse_learn.http import HttpClient
 from fediverse_learn.ids import IdGenerator
 from fediverse_learn.keys import PrivateKeyCache
@@ -33,6 +34,8 @@ class Services:
     resolver: Resolver
     instance: LocalActor
     ids: IdGenerator = field(default_factory=IdGenerator)
+    events: EventBus = field(default_factory=EventBus, repr=False)
+    """In-process publish/subscribe for the streaming API."""
     kick: Callable[[str], None] = field(default=lambda name: None, repr=False)
     """Wake a worker by name ("inbox", "delivery") after queueing work for it."""
     _rules: DomainRules | None = field(default=None, repr=False)

@@ -20,7 +20,9 @@ from fediverse_learn.api.notifications import notification_entity
 from fediverse_learn.api.present import Presenter
 from fediverse_learn.events import Event, event_bus
 from fediverse_learn.services import Services
+from fediverse_learn.store.api_social import mutes_account
 from fediverse_learn.store.api_statuses import follows_accepted
+from fediverse_learn.store.blocks import block_between
 from fediverse_learn.store.notifications import get_notification
 from fediverse_learn.store.objects import StoredNote, get_note
 
@@ -64,6 +66,12 @@ class _Connection:
                        if t.get("type") == "Hashtag")
         return name.startswith("public")
 
+    async def _silenced(self, author_uri: str) -> bool:
+        """Whether the member blocks (or is blocked by) or mutes the author."""
+        me, db = self.services.uris.actor(self.auth.member.name), self.services.db
+        return author_uri != me and (await block_between(db, me, author_uri) or await mutes_account(
+            db, self.auth.member.id, author_uri, self.services.clock.time()))
+
     async def deliver(self, event: Event) -> None:
         presenter = Presenter(self.services, self.auth.member)
         if event.kind == "delete":
@@ -77,7 +85,7 @@ class _Connection:
                     await self.send(stream, "notification", orjson.dumps(entity).decode())
         elif event.kind == "note":
             note = await get_note(self.services.db, str(event.data["uri"]))
-            if note is None or not await presenter.can_see(note):
+            if note is None or not await presenter.can_see(note) or await self._silenced(note.author_uri):
                 return
             status = None
             for stream in sorted(self.streams, key=str):

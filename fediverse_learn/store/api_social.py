@@ -18,6 +18,7 @@ __all__ = [
     "follow_request_page",
     "get_markers",
     "mute_page",
+    "mutes_account",
     "remove_bookmark",
     "remove_mute",
     "remove_pin",
@@ -49,6 +50,12 @@ async def mute_page(db: Database, actor_id: int, page: Page, now: float) -> list
     """(mutes.id, muted uri) of the accounts a member mutes (expired mutes left out)."""
     return await _pairs(db, "SELECT id, target_uri FROM mutes WHERE actor_id = ?"
                         " AND (expires_at IS NULL OR expires_at > ?)", [actor_id, now], page)
+
+
+async def mutes_account(db: Database, actor_id: int, target_uri: str, now: float) -> bool:
+    """Whether the member mutes this account now."""
+    return await db.fetchone("SELECT 1 FROM mutes WHERE actor_id = ? AND target_uri = ?"
+                             " AND (expires_at IS NULL OR expires_at > ?)", (actor_id, target_uri, now)) is not None
 
 
 async def add_mute(db: Database, actor_id: int, target_uri: str, notifications: bool, expires_at: float | None,

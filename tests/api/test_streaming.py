@@ -121,6 +121,11 @@ async def test_public_and_hashtag_streams_by_subscription(federation: Federation
     await socket.send({"type": "unsubscribe", "stream": "public:local"})
     await _post(a, ada, "more #maths")
     await socket.send({"type": "subscribe", "stream": "public"})
+    await a.add_member("bob")
+    bob = await token_with(a, "bob", "write")
+    bob_id = (await a.client.get("/api/v1/accounts/lookup", params={"acct": "bob"})).json()["id"]
+    assert (await a.client.post(f"/api/v1/accounts/{bob_id}/mute", headers=bearer(ada))).status_code == 200
+    await _post(a, bob, "muted voice")
     later = await _post(a, ada, "and more")
     assert orjson.loads((await socket.event())["payload"])["id"] == later["id"]
     await socket.close()
