@@ -217,7 +217,8 @@ def make_transport(name: str, policy: AddressPolicy) -> httpx.AsyncBaseTransport
         def session() -> aiohttp.ClientSession:
             return aiohttp.ClientSession(connector=aiohttp.TCPConnector(
                 resolver=GuardedResolver(policy, bench_resolve), keepalive_timeout=5.0, limit=100))
-        return PackageTransport(client=session)
+        transport: httpx.AsyncBaseTransport = PackageTransport(client=session)
+        return transport
     raise ValueError(f"unknown transport {name!r}")
 
 

@@ -106,7 +106,8 @@ def app_workers(services: Services) -> list[Worker]:
 
 def _routes(services: Services) -> list[BaseRoute]:
     return [
-        *discovery_routes(services), *api_routes(services), *inbox_routes(services), *outbox_routes(services),
+        # The inbox first: it is the hottest route, and Starlette tries routes in order.
+        *inbox_routes(services), *discovery_routes(services), *api_routes(services), *outbox_routes(services),
         *note_routes(services), *community_routes(services), *actor_routes(services),
     ]
 
