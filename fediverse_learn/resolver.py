@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 ACTOR_TTL = 24 * 3600.0          # refetch cached actors after a day
 FAILURE_COOL_OFF = 300.0         # do not refetch a failing key/actor URL for five minutes
+KEY_MEMORY_TTL = 300.0           # seconds a verified key stays in memory (rotation refetches anyway)
+KEY_MEMORY_SIZE = 10_000
 TRANSIENT = "transient: "        # marks a negative-cache entry whose cause may pass (-> 503, not 401)
 AP_TYPES = ("application/activity+json", 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"')
 
@@ -55,6 +57,7 @@ class Resolver:
         self._clock = clock
         self._signer = signer
         self._allow_host = allow_host
+        self._keys: dict[str, tuple[RemoteKey, float]] = {}
         self._scheme = scheme
 
     async def _check_host(self, url: str) -> None:
@@ -93,11 +96,15 @@ class Resolver:
             raise KeyFetchError("acct: key ids are not accepted")
         if self._uris.is_local(key_id):
             raise KeyFetchError(f"{key_id} is a local key id; local keys are not fetched")
+        now = self._clock.time()
         if not refresh:
+            remembered = self._keys.get(key_id)
+            if remembered is not None and 0 <= now - remembered[1] < KEY_MEMORY_TTL:
+                return remembered[0]
             cached = await remote.get_key(self._db, key_id)
             if cached is not None:
+                self._remember_key(cached[0], now)
                 return cached[0]
-        now = self._clock.time()
         url = key_id.split("#", 1)[0]
         failed = await remote.recent_failure(self._db, url, now - FAILURE_COOL_OFF)
         if failed is not None and not refresh:
@@ -106,7 +113,7 @@ class Resolver:
                 raise KeyFetchUnavailable(message)
             raise KeyFetchError(message)
         try:
-            return await self._fetch_key(key_id, url)
+            key = await self._fetch_key(key_id, url)
         except DomainBlocked:
             raise
         except FetchError as exc:
@@ -118,6 +125,15 @@ class Resolver:
         except ValidationError as exc:
             await remote.record_failure(self._db, url, str(exc), now)
             raise KeyFetchError(f"Bad key document at {key_id}: {exc}") from exc
+        self._remember_key(key, now)
+        return key
+
+    def _remember_key(self, key: RemoteKey, now: float) -> None:
+        """Keys in memory for a few minutes: the hot path of every signed request. A failed verification
+        refetches with refresh=True, which bypasses (and then refreshes) this memory."""
+        if len(self._keys) >= KEY_MEMORY_SIZE:
+            self._keys.clear()
+        self._keys[key.key_id] = (key, now)
 
     async def _fetch_key(self, key_id: str, url: str) -> RemoteKey:
         # The id may differ from the URL (GoToSocial's key stub): only a document whose id is the URL is taken
