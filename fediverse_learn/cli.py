@@ -17,9 +17,7 @@ from fediverse_learn import cli_accounts, cli_community, cli_moderation
 from fediverse_learn.clock import SystemClock
 from fediverse_learn.config import Config, load_config
 from fediverse_learn.errors import FediverseLearnError
-from fediverse_learn.keys import generate_key_pair
 from fediverse_learn.local_config import write_local_config
-from fediverse_learn.names import validate_name
 from fediverse_learn.store import actors as actor_store
 from fediverse_learn.store.db import Database
 
@@ -147,20 +145,11 @@ async def _token(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _community(args: argparse.Namespace, config: Config) -> int:
+    """`community list` (the other community commands live in cli_community.py)."""
     db = await _open(config)
     try:
-        if args.action == "add":
-            name = validate_name(args.name)
-            for mod in args.moderator:
-                found = await actor_store.get_actor(db, mod)
-                if found is None or found.kind != "person":
-                    raise FediverseLearnError(f"no member named {mod!r}")
-            await actor_store.create_actor(db, name=name, kind="group", keys=await generate_key_pair(),
-                                           now=SystemClock().time(), display_name=args.display_name)
-            _out(f"added community @{name}@{config.instance.domain}")
-        else:
-            for actor in await actor_store.list_actors(db, "group"):
-                _out(f"{actor.name}\t{actor.display_name}")
+        for actor in await actor_store.list_actors(db, "group"):
+            _out(f"{actor.name}\t{actor.display_name}")
     finally:
         await db.close()
     return 0
