@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import fanout, inbox, startup
+from bench import fanout, inbox, startup, timeline
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "startup": startup.main,
     "inbox": lambda: inbox.main([]),
     "fanout": lambda: fanout.main([]),
+    "timeline": lambda: timeline.main([]),
 }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fediverse_learn.clock import SystemClock
-from fediverse_learn.communities import Membership
+from fediverse_learn.communities import SCOPES, Membership, Scope
 from fediverse_learn.config import Config
 from fediverse_learn.errors import FediverseLearnError
 from fediverse_learn.keys import generate_key_pair
@@ -41,6 +41,9 @@ def _settings_options(parser: argparse.ArgumentParser, *, defaults: bool) -> Non
                         help="yes: only moderators start threads (an announcement channel)")
     parser.add_argument("--summary", default="" if defaults else None, help="the community's description")
     parser.add_argument("--rules", default="" if defaults else None, help="the community's rules")
+    parser.add_argument("--scope", choices=SCOPES, default="public" if defaults else None,
+                        help="local: our members only; allowlist: also servers an instance allow rule covers;"
+                             " public: anyone we federate with")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -110,10 +113,11 @@ async def _add(args: argparse.Namespace, config: Config) -> int:
         uris = _uris(config)
         moderators = [await _actor_uri(db, uris, who) for who in args.moderator]
         membership: Membership = args.membership
+        scope: Scope = args.scope
         await community_store.create_community(
             db, name=name, keys=await generate_key_pair(), now=SystemClock().time(),
             display_name=args.display_name, summary=args.summary, moderators=moderators, membership=membership,
-            posting_restricted_to_mods=_YES_NO[args.restricted], rules=args.rules)
+            posting_restricted_to_mods=_YES_NO[args.restricted], rules=args.rules, scope=scope)
         _out(f"added community @{name}@{config.instance.domain}")
     finally:
         await db.close()
@@ -129,7 +133,7 @@ async def _set(args: argparse.Namespace, config: Config) -> int:
             await community_store.save_settings(
                 tx, community.id, SystemClock().time(), membership=args.membership,
                 posting_restricted_to_mods=restricted, rules=args.rules, summary=args.summary,
-                display_name=args.display_name)
+                display_name=args.display_name, scope=args.scope)
         _out(f"updated community {community.name}")
     finally:
         await db.close()

@@ -8,14 +8,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from fediverse_learn.policy import domain_covers, normalize_domain
 from fediverse_learn.uris import Uris
 from fediverse_learn.vocab import as_list, has_type, http_url, id_of, ids_of, is_public
 
 __all__ = [
     "GROUP_AWARE_SOFTWARE",
     "MAX_TITLE",
+    "SCOPES",
     "Membership",
     "PostRequest",
+    "Scope",
     "Target",
     "addressed_uris",
     "classify_target",
@@ -23,6 +26,7 @@ __all__ = [
     "local_names",
     "moderators_uri",
     "refusal",
+    "scope_admits",
     "thread_context_uri",
     "title_from_content",
 ]
@@ -36,6 +40,22 @@ _BLOCK_END = re.compile(r"(?i)<br\s*/?>|</p\s*>|</h[1-6]\s*>|</li\s*>|</blockquo
 _TAG = re.compile(r"<[^>]*>")
 
 Membership = Literal["open", "approval"]
+# Who a community is for: `local` our members only, `allowlist` our members and servers an instance `allow`
+# rule covers (partner schools), `public` anyone the instance federates with.
+Scope = Literal["local", "allowlist", "public"]
+SCOPES: tuple[Scope, ...] = ("local", "allowlist", "public")
+
+
+def scope_admits(scope: Scope, actor_host: str, our_domain: str, allowed_domains: Iterable[str]) -> bool:
+    """Whether an actor on `actor_host` may join, and post in, a community of this scope. Our own members
+    are always in scope; an allowlist community also admits hosts an instance allow rule covers."""
+    if normalize_domain(actor_host) == normalize_domain(our_domain):
+        return True
+    if scope == "local":
+        return False
+    if scope == "allowlist":
+        return any(domain_covers(rule, actor_host) for rule in allowed_domains)
+    return True
 
 
 def is_group_aware(software: str) -> bool:
@@ -78,6 +98,7 @@ class PostRequest:
     top_level: bool       # starts a thread
     restricted: bool      # the community only takes new threads from its moderators
     locked: bool          # the thread it replies in is locked
+    in_scope: bool = True  # the author's server is within the community's scope (`scope_admits`)
 
 
 def refusal(request: PostRequest) -> str | None:
@@ -85,6 +106,8 @@ def refusal(request: PostRequest) -> str | None:
     threads take no replies and restricted communities no new threads, except from moderators."""
     if request.banned:
         return "the author is banned from the community"
+    if not request.in_scope:
+        return "the author's server is outside the community's scope"
     if not request.public:
         return "only public posts are shared"
     if request.moderator:

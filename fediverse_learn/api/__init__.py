@@ -19,6 +19,7 @@ from fediverse_learn.api.instance import instance_routes
 from fediverse_learn.api.markers import marker_routes
 from fediverse_learn.api.notifications import notification_routes
 from fediverse_learn.api.oauth import oauth_routes
+from fediverse_learn.api.registration import registration_routes
 from fediverse_learn.api.reports import report_routes
 from fediverse_learn.api.search import search_routes
 from fediverse_learn.api.statuses import status_routes
@@ -44,7 +45,8 @@ def api_routes(services: Services) -> list[BaseRoute]:
     """Every route of the client API and OAuth; assembled from the modules of this package."""
     return [
         *app_routes(services), *oauth_routes(services), *instance_routes(services),
-        *block_routes(services), *bookmark_routes(services), *marker_routes(services), *account_routes(services),
+        *block_routes(services), *bookmark_routes(services), *marker_routes(services), *registration_routes(services),
+        *account_routes(services),
         *status_routes(services), *timeline_routes(services), *notification_routes(services),
         *follow_request_routes(services), *search_routes(services), *streaming_routes(services),
         *report_routes(services), *admin_account_routes(services), *admin_report_routes(services),

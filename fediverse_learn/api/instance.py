@@ -64,7 +64,8 @@ async def instance_v2(services: Services) -> dict[str, Any]:
                                  "trending_link_feeds": {"local": "public", "remote": "public"}},
             "limited_federation": services.config.federation.mode == "allowlist",
         },
-        "registrations": {"enabled": cfg.registrations == "open", "approval_required": cfg.registrations == "approval",
+        "registrations": {"enabled": cfg.registrations != "closed",
+                          "approval_required": cfg.registrations == "approval",
                           "reason_required": False, "message": None, "min_age": None, "url": None},
         "api_versions": {"mastodon": 2},
         "contact": {"email": "", "account": await _contact(services)},
@@ -83,7 +84,7 @@ async def instance_v1(services: Services) -> dict[str, Any]:
         "urls": {"streaming_api": base.replace("http", "ws", 1)},
         "stats": {"user_count": stats.users, "status_count": stats.local_posts, "domain_count": domains},
         "thumbnail": f"{base}/headers/original/missing.png", "languages": ["en"],
-        "registrations": cfg.registrations == "open", "approval_required": cfg.registrations == "approval",
+        "registrations": cfg.registrations != "closed", "approval_required": cfg.registrations == "approval",
         "invites_enabled": cfg.registrations == "invite", "configuration": _limits(),
         "contact_account": await _contact(services), "rules": [],
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from fediverse_learn.communities import Membership
+from fediverse_learn.communities import SCOPES, Membership, Scope
 from fediverse_learn.keys import KeyPair
 from fediverse_learn.store.actors import LocalActor, create_actor, get_actor
 from fediverse_learn.store.db import Database, Transaction
@@ -45,6 +45,7 @@ class CommunitySettings:
     membership: Membership = "open"
     posting_restricted_to_mods: bool = False
     rules: str = ""
+    scope: Scope = "public"
 
 
 @dataclass(frozen=True)
@@ -58,37 +59,42 @@ class CommunityPost:
 
 async def create_community(db: Database, *, name: str, keys: KeyPair, now: float, display_name: str = "",
                            summary: str = "", moderators: Sequence[str] = (), membership: Membership = "open",
-                           posting_restricted_to_mods: bool = False, rules: str = "") -> LocalActor:
+                           posting_restricted_to_mods: bool = False, rules: str = "",
+                           scope: Scope = "public") -> LocalActor:
     """A new community actor with its settings and moderators (actor uris); NameTaken if the name is used."""
     actor = await create_actor(db, name=name, kind="group", keys=keys, now=now, display_name=display_name,
                                summary=summary, manually_approves_followers=membership == "approval")
     async with db.transaction() as tx:
-        await save_settings(tx, actor.id, now, posting_restricted_to_mods=posting_restricted_to_mods, rules=rules)
+        await save_settings(tx, actor.id, now, posting_restricted_to_mods=posting_restricted_to_mods, rules=rules,
+                            scope=scope)
         for uri in moderators:
             await add_moderator(tx, actor.id, uri, now)
     return actor
 
 
 async def get_settings(db: Reader, community: LocalActor) -> CommunitySettings:
-    row = await db.fetchone("SELECT posting_restricted_to_mods, rules FROM community_settings WHERE actor_id = ?",
-                            (community.id,))
+    row = await db.fetchone(
+        "SELECT posting_restricted_to_mods, rules, scope FROM community_settings WHERE actor_id = ?", (community.id,))
     membership: Membership = "approval" if community.manually_approves_followers else "open"
     if row is None:
         return CommunitySettings(membership=membership)
-    return CommunitySettings(membership, bool(row["posting_restricted_to_mods"]), str(row["rules"]))
+    scope: Scope = next((s for s in SCOPES if s == row["scope"]), "public")
+    return CommunitySettings(membership, bool(row["posting_restricted_to_mods"]), str(row["rules"]), scope)
 
 
 async def save_settings(tx: Transaction, community_id: int, now: float, *, membership: Membership | None = None,
                         posting_restricted_to_mods: bool | None = None, rules: str | None = None,
-                        summary: str | None = None, display_name: str | None = None) -> None:
+                        summary: str | None = None, display_name: str | None = None,
+                        scope: Scope | None = None) -> None:
     """Change the settings given (None keeps a setting); membership, summary and name live on the actor."""
     await tx.execute(
         "INSERT INTO community_settings (actor_id, updated_at) VALUES (?, ?) ON CONFLICT (actor_id) DO NOTHING",
         (community_id, now))
     await tx.execute(
         "UPDATE community_settings SET posting_restricted_to_mods = coalesce(?, posting_restricted_to_mods),"
-        " rules = coalesce(?, rules), updated_at = ? WHERE actor_id = ?",
-        (None if posting_restricted_to_mods is None else int(posting_restricted_to_mods), rules, now, community_id))
+        " rules = coalesce(?, rules), scope = coalesce(?, scope), updated_at = ? WHERE actor_id = ?",
+        (None if posting_restricted_to_mods is None else int(posting_restricted_to_mods), rules, scope, now,
+         community_id))
     approval = None if membership is None else int(membership == "approval")
     await tx.execute(
         "UPDATE actors SET manually_approves_followers = coalesce(?, manually_approves_followers),"

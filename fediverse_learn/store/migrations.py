@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fediverse_learn.store import schema_v2, schema_v3, schema_v4
+from fediverse_learn.store import schema_v2, schema_v3, schema_v4, schema_v5
 
 __all__ = ["MIGRATIONS"]
 
@@ -214,4 +214,4 @@ CREATE TABLE moves (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, schema_v2.SQL, schema_v3.SQL, schema_v4.SQL)
+MIGRATIONS: tuple[str, ...] = (_V1, schema_v2.SQL, schema_v3.SQL, schema_v4.SQL, schema_v5.SQL)

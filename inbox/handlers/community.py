@@ -20,6 +20,7 @@ from fediverse_learn.communities import (
     addressed_uris,
     local_names,
     refusal,
+    scope_admits,
     thread_context_uri,
     title_from_content,
 )
@@ -38,14 +39,15 @@ from fediverse_learn.store.communities import (
 from fediverse_learn.store.follows import get_follow
 from fediverse_learn.store.objects import StoredNote, get_note, is_tombstoned, tombstone
 from fediverse_learn.store.threads import set_thread_fields, thread_top
-from fediverse_learn.vocab import has_type, http_url, id_of, same_origin
+from fediverse_learn.vocab import has_type, host_of, http_url, id_of, same_origin
 from inbox.backfill import fetch_ancestors
 from inbox.handlers.common import embedded_object, fetch_note, store_new_note
 from inbox.incoming import Incoming
 from outbox.community import announce_tx, boost_tx, follower_fanout
 from outbox.publish import kick_workers
 
-__all__ = ["handle_announced_removal", "handle_relayed_create", "relay_to_communities", "share_with_communities"]
+__all__ = ["handle_announced_removal", "handle_relayed_create", "in_scope", "relay_to_communities",
+           "share_with_communities"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,19 @@ async def _inherit_context(services: Services, note: StoredNote) -> None:
             await set_thread_fields(tx, note.uri, context=parent.context_uri)
 
 
+async def in_scope(services: Services, community: LocalActor, actor_uri: str) -> bool:
+    """Whether the community's scope (local, allowlist, public) admits the actor: to join, and to post."""
+    scope = (await get_settings(services.db, community)).scope
+    if scope == "public":
+        return True
+    try:
+        host = host_of(actor_uri)
+    except ValidationError:
+        return False
+    allowed = (await services.domain_rules()).allowed
+    return scope_admits(scope, host, services.config.instance.domain, allowed)
+
+
 async def _post_request(services: Services, community: LocalActor, note: StoredNote, root_uri: str) -> PostRequest:
     community_uri = services.uris.actor(community.name)
     follow = await get_follow(services.db, note.author_uri, community_uri)
@@ -108,6 +123,7 @@ async def _post_request(services: Services, community: LocalActor, note: StoredN
         top_level=note.in_reply_to_uri is None,
         restricted=(await get_settings(services.db, community)).posting_restricted_to_mods,
         locked=await is_locked(services.db, community.id, root_uri),
+        in_scope=await in_scope(services, community, note.author_uri),
     )
 
 

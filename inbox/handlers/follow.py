@@ -13,6 +13,7 @@ from fediverse_learn.store.follows import Follow, delete_follow, get_follow, set
 from fediverse_learn.store.objects import pop_early_undo
 from fediverse_learn.vocab import has_type, http_url, id_of
 from inbox.handlers.common import activity_id, embedded_object, local_actor, local_actor_name, object_uri
+from inbox.handlers.community import in_scope
 from inbox.handlers.notify import notify_member
 from inbox.incoming import Incoming, Reject
 from outbox.compose import accept_activity, reject_activity
@@ -33,8 +34,8 @@ async def _inbox_of(services: Services, actor_uri: str) -> str:
 
 async def handle_follow(services: Services, incoming: Incoming) -> None:
     """Store the follow and answer it: Accept at once, or pending when the member approves followers by hand.
-    A Follow of a removed member, between blocked actors, or of a community by an actor it banned, is
-    answered with a Reject."""
+    A Follow of a removed member, between blocked actors, or of a community by an actor it banned or its
+    scope (local, allowlist) leaves out, is answered with a Reject."""
     target_uri = object_uri(incoming.activity)
     member = await local_actor(services, target_uri, include_removed=True)
     if member is None:
@@ -43,7 +44,8 @@ async def handle_follow(services: Services, incoming: Incoming) -> None:
     inbox = await _inbox_of(services, follower)
     follow = incoming.activity
     refused = (member.removed_at is not None or await block_between(services.db, target_uri, follower)
-               or await is_banned(services.db, member.id, follower, services.clock.time()))
+               or await is_banned(services.db, member.id, follower, services.clock.time())
+               or (member.kind == "group" and not await in_scope(services, member, follower)))
     manual = member.manually_approves_followers and not refused
     answer: dict[str, Any] | None = None
     if refused:

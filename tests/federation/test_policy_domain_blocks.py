@@ -115,7 +115,7 @@ async def test_migration_keeps_existing_rules(tmp_path: Path) -> None:
                          " VALUES ('a.test', 'block', 'suspend', 'spam', 1), ('b.test', 'block', 'limit', '', 2),"
                          " ('c.test', 'allow', 'suspend', '', 3)")
         # When migration 4 runs
-        assert await db.migrate() == [4]
+        assert (await db.migrate())[0] == 4
         # Then the rules are there, `limit` read as silence
         rules = [(p.domain, p.kind, p.severity, p.public_comment) for p in await list_rules(db)]
         assert rules == [("a.test", "block", "suspend", "spam"), ("b.test", "block", "silence", ""),

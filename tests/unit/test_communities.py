@@ -9,6 +9,7 @@ import pytest
 from fediverse_learn.communities import (
     MAX_TITLE,
     PostRequest,
+    Scope,
     Target,
     addressed_uris,
     classify_target,
@@ -16,6 +17,7 @@ from fediverse_learn.communities import (
     local_names,
     moderators_uri,
     refusal,
+    scope_admits,
     thread_context_uri,
     title_from_content,
 )
@@ -163,3 +165,32 @@ def test_note_document_carries_audience_and_context_when_set() -> None:
     doc = to_ap_note(_note(audience_uri=MATHS, context_uri=context), "ada", URIS)
     assert doc["audience"] == MATHS and doc["context"] == context
     assert not {"audience", "context"} & to_ap_note(_note(), "ada", URIS).keys()
+
+
+# --- scope --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("scope", "host", "admitted"), [
+    ("public", "far.test", True),
+    ("public", "learn.test", True),
+    ("local", "learn.test", True),
+    ("local", "LEARN.test:443", True),
+    ("local", "partner.test", False),
+    ("allowlist", "learn.test", True),
+    ("allowlist", "partner.test", True),
+    ("allowlist", "class.partner.test", True),
+    ("allowlist", "notpartner.test", False),
+    ("allowlist", "far.test", False),
+])
+def test_scope_admits_local_members_partners_or_anyone(scope: Scope, host: str, admitted: bool) -> None:
+    assert scope_admits(scope, host, "learn.test", ["partner.test"]) is admitted
+
+
+def test_scope_allowlist_without_allow_rules_admits_local_members_only() -> None:
+    assert scope_admits("allowlist", "learn.test", "learn.test", [])
+    assert not scope_admits("allowlist", "partner.test", "learn.test", [])
+
+
+def test_refusal_of_an_author_outside_the_scope_even_a_moderator() -> None:
+    found = refusal(replace(MEMBER, in_scope=False))
+    assert found is not None and "scope" in found
+    assert refusal(replace(MEMBER, moderator=True, in_scope=False)) is not None
