@@ -32,6 +32,7 @@ from fediverse_learn.web.communities import community_routes
 from fediverse_learn.web.discovery import discovery_routes
 from fediverse_learn.web.errors import EXCEPTION_HANDLERS
 from fediverse_learn.web.notes import note_routes
+from fediverse_learn.web.signup import signup_routes
 from fediverse_learn.workers import Worker, WorkerRunner
 from inbox.endpoint import inbox_routes
 from inbox.worker import InboxWorker
@@ -108,7 +109,7 @@ def _routes(services: Services) -> list[BaseRoute]:
     return [
         # The inbox first: it is the hottest route, and Starlette tries routes in order.
         *inbox_routes(services), *discovery_routes(services), *api_routes(services), *outbox_routes(services),
-        *note_routes(services), *community_routes(services), *actor_routes(services),
+        *note_routes(services), *community_routes(services), *signup_routes(services), *actor_routes(services),
     ]
 
 
