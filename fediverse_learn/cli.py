@@ -14,12 +14,13 @@ from typing import Any
 import orjson
 
 from fediverse_learn import cli_accounts, cli_community, cli_moderation
+from fediverse_learn.cli_common import open_database as _open
+from fediverse_learn.cli_common import out as _out
 from fediverse_learn.clock import SystemClock
 from fediverse_learn.config import Config, load_config
 from fediverse_learn.errors import FediverseLearnError
 from fediverse_learn.local_config import write_local_config
 from fediverse_learn.store import actors as actor_store
-from fediverse_learn.store.db import Database
 
 __all__ = ["main"]
 
@@ -70,20 +71,6 @@ def _parser() -> argparse.ArgumentParser:
     for extension in (cli_community, cli_moderation, cli_accounts):
         extension.add_commands(sub)
     return p
-
-
-async def _open(config: Config) -> Database:
-    db = await Database.open(config.database_path)
-    try:
-        await db.check_schema()
-    except BaseException:
-        await db.close()
-        raise
-    return db
-
-
-def _out(line: str) -> None:
-    sys.stdout.write(line + "\n")
 
 
 async def _init(args: argparse.Namespace, config: Config) -> int:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from fediverse_learn.cli_common import open_database as _open
 from fediverse_learn.clock import SystemClock
 from fediverse_learn.config import Config
 from fediverse_learn.errors import FediverseLearnError
@@ -17,7 +18,6 @@ from fediverse_learn.keys import generate_key_pair
 from fediverse_learn.names import validate_name
 from fediverse_learn.passwords import check_password_rules, hash_password
 from fediverse_learn.store import actors as actor_store
-from fediverse_learn.store.db import Database
 from fediverse_learn.store.oauth import set_password_hash
 
 __all__ = ["COMMANDS", "add_commands"]
@@ -48,16 +48,6 @@ def _checked(password: str) -> str:
     if problem is not None:
         raise FediverseLearnError(problem)
     return password
-
-
-async def _open(config: Config) -> Database:
-    db = await Database.open(config.database_path)
-    try:
-        await db.check_schema()
-    except BaseException:
-        await db.close()
-        raise
-    return db
 
 
 async def _member_add(args: argparse.Namespace, config: Config) -> int:

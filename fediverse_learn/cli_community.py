@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from fediverse_learn.cli_common import open_database as _open
+from fediverse_learn.cli_common import out as _out
 from fediverse_learn.clock import SystemClock
 from fediverse_learn.communities import SCOPES, Membership, Scope
 from fediverse_learn.config import Config
@@ -68,20 +69,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         answer.add_argument("name", help="the community")
         answer.add_argument("actor", help="the requester: an actor URL (as `requests` lists it) or a member's name")
         answer.add_argument("--moderator", help="answer as this moderator (default: as the instance admin)")
-
-
-def _out(line: str) -> None:
-    sys.stdout.write(line + "\n")
-
-
-async def _open(config: Config) -> Database:
-    db = await Database.open(config.database_path)
-    try:
-        await db.check_schema()
-    except BaseException:
-        await db.close()
-        raise
-    return db
 
 
 def _uris(config: Config) -> Uris:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from fediverse_learn import moderation, registrations
+from fediverse_learn.cli_common import out as _out
 from fediverse_learn.config import Config
 from fediverse_learn.errors import DomainBlocked, FediverseLearnError, FetchError, NotFound, ValidationError
 from fediverse_learn.policy import SEVERITIES
@@ -102,10 +103,6 @@ async def _services(config: Config) -> AsyncIterator[Services]:
         yield services
     finally:
         await services.aclose()
-
-
-def _out(line: str) -> None:
-    sys.stdout.write(line + "\n")
 
 
 def _when(t: float | None) -> str:
