@@ -7,31 +7,14 @@ Delivery is asynchronous (the servers' own workers), so the test polls HTTP or t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.test_e2e_flows import PUBLIC, c2s, eventually, get_ap, member, query, total
-from tests.support.processes import ServerProcess, start_server
+from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    a = start_server(tmp_path, "a")
-    try:
-        b = start_server(tmp_path, "b")
-    except BaseException:
-        a.stop()
-        raise
-    try:
-        yield a, b
-    finally:
-        for s in (a, b):
-            s.stop()
 
 
 def announces_to(server: ServerProcess, community: str, inbox: str) -> list[dict[str, Any]]:

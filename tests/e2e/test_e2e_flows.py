@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from tests.support.processes import ServerProcess, start_server
+from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -24,21 +23,6 @@ AP = "application/activity+json"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 DEADLINE = 20.0
 T = TypeVar("T")
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    a = start_server(tmp_path, "a")
-    try:
-        b = start_server(tmp_path, "b")
-    except BaseException:
-        a.stop()
-        raise
-    try:
-        yield a, b
-    finally:
-        for s in (a, b):
-            s.stop()
 
 
 def eventually(probe: Callable[[], T | None], what: str, server: ServerProcess, timeout: float = DEADLINE) -> T:

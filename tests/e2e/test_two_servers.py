@@ -5,30 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.processes import ServerProcess, start_server
+from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    a = start_server(tmp_path, "a")
-    try:
-        b = start_server(tmp_path, "b")
-    except BaseException:
-        a.stop()
-        raise
-    try:
-        yield a, b
-    finally:
-        for s in (a, b):
-            s.stop()
 
 
 def test_one_server_resolves_the_others_member_by_handle(servers: tuple[ServerProcess, ServerProcess]) -> None:
