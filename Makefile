@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test lint typecheck install install-test bench e2e interop clean
+.PHONY: run test lint typecheck install install-test browser bench e2e interop clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# tests/browser drives Debian's chromium through Playwright (which downloads no browser of its own). When chromium
+# is missing, install it if we can (root with apt-get, as CI on a fresh machine); if we cannot, those tests skip,
+# or fail when CI is set.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && echo "Installing chromium for tests/browser (apt-get)" && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	  || echo "chromium is not installed (apt-get install chromium): tests/browser will skip, or fail under CI"
+
 $(CONFIG): | $(VENV)/.installed
 	$(BIN)/fediverse-learn --config $(CONFIG) write-config --local
 
@@ -28,7 +37,7 @@ run: $(VENV)/.installed $(CONFIG)
 	$(BIN)/fediverse-learn --config $(CONFIG) init
 	$(BIN)/fediverse-learn --config $(CONFIG) serve
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q

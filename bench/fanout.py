@@ -13,8 +13,8 @@ Two layouts of the 1,000 inboxes:
   many-hosts  http://h{i}.fanout.test:PORT/inbox/{i}: 1,000 host names resolved to 127.0.0.1 by an injected
               resolver (still checked by the SSRF guard); default config; one new connection per inbox, as
               for followers spread over many small instances.
-Ours is run with each HTTP transport: `httpx` (httpcore, today's default), `httpx-aiohttp` (the PyPI
-package, with a guarded resolver) and `aiohttp` (fediverse_learn.http_aiohttp). Usage:
+Ours is run with each HTTP transport: `httpx` (httpcore), `httpx-aiohttp` (the PyPI
+package, with a guarded resolver) and `aiohttp` (fediverse_learn.http_aiohttp, the app's default). Usage:
     python -m bench.fanout [--runs 5] [--layout one-host|many-hosts|both] [--transports httpx,aiohttp,...]
 """
 

@@ -24,6 +24,7 @@ import cProfile
 import gc
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -104,7 +105,10 @@ async def _serve_floor(db_path: Path, port: int, public_pem: str) -> None:
         return Response(status_code=202)
 
     app = Starlette(routes=[Route("/inbox", inbox, methods=["POST"])])
-    await uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_SETTINGS)).serve()
+    try:
+        await uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_SETTINGS)).serve()
+    finally:
+        await conn.close()   # aiosqlite's thread would otherwise keep the process alive
 
 
 class ServerProcess:
@@ -259,6 +263,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         profile_dir = os.environ.get("BENCH_PROFILE")   # a directory: write the server's cProfile stats there
         profiler = cProfile.Profile() if profile_dir else None
         if profiler is not None:
+            # uvicorn re-raises the SIGTERM it caught once it has shut down, which would end the process
+            # before the stats are written: ignore that second delivery (uvicorn's own handler comes first).
+            signal.signal(signal.SIGTERM, lambda *_: None)
             profiler.enable()
         if kind == "ours":
             asyncio.run(_serve_ours(Path(rest[0])))

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 from fediverse_learn import __version__
 from fediverse_learn.api import api_routes
 from fediverse_learn.api.cors import ApiCors
+from fediverse_learn.api.limits import ApiLimits
 from fediverse_learn.clock import Clock, SystemClock
 from fediverse_learn.config import Config
 from fediverse_learn.errors import SchemaError
@@ -135,5 +136,5 @@ def create_app(services: Services, *, close_services: bool = False, run_workers:
                 await services.aclose()
 
     return Starlette(routes=_routes(services), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
-                     middleware=[Middleware(ApiCors)])
+                     middleware=[Middleware(ApiCors), Middleware(ApiLimits, services=services)])
 

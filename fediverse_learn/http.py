@@ -1,21 +1,20 @@
-"""The one outbound HTTP client: checked connect addresses, manual redirects, size/time limits, signing."""
+"""The one outbound HTTP client: checked URLs, manual redirects, size/time limits, signing (the transport that
+checks connect addresses: `http_transport`)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 from email.utils import collapse_rfc2231_value
-from ipaddress import ip_address
 from types import TracebackType
 from typing import Any, Protocol
 
-import httpcore
 import httpx
 import orjson
 
@@ -30,7 +29,15 @@ from fediverse_learn.errors import (
     TooManyRedirects,
     ValidationError,
 )
-from fediverse_learn.netpolicy import AddressPolicy, BodyLimiter, IPAddress, check_url, declared_length
+from fediverse_learn.http_transport import (
+    GuardedNetworkBackend,
+    RawAnswer,
+    RawTransport,
+    Resolver,
+    build_guarded_transport,
+    resolve_host,
+)
+from fediverse_learn.netpolicy import AddressPolicy, BodyLimiter, check_url, declared_length
 
 __all__ = [
     "AP_ACCEPT",
@@ -38,6 +45,8 @@ __all__ = [
     "FetchedDocument",
     "GuardedNetworkBackend",
     "HttpClient",
+    "RawAnswer",
+    "RawTransport",
     "Resolver",
     "Signer",
     "SigningAuth",
@@ -56,9 +65,6 @@ TIMEOUTS = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=10.0)
 # Only encodings we can inflate with a bounded output; never advertise br/zstd even if installed.
 ACCEPT_ENCODING = "gzip, deflate"
 
-Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
-"""Maps (host, port) to candidate addresses; raises OSError when the name does not resolve."""
-
 
 class Signer(Protocol):
     def __call__(
@@ -75,117 +81,6 @@ class FetchedDocument:
     content_type: str
     body: bytes
     document: dict[str, Any]
-
-
-async def resolve_host(host: str, port: int) -> list[IPAddress]:
-    """Resolve `host` with the event loop's getaddrinfo; every address returned, in order, deduplicated."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses: list[IPAddress] = []
-    for _family, _type, _proto, _canonname, sockaddr in infos:
-        address = ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
-
-
-def _ip_literal(host: str) -> IPAddress | None:
-    try:
-        return ip_address(host.removeprefix("[").removesuffix("]"))
-    except ValueError:
-        return None
-
-
-class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """Resolves names itself, checks every candidate address, then connects to a checked IP literal.
-
-    The check thus applies to the address actually connected (no DNS-rebinding TOCTOU,
-    CVE-2026-33693). httpcore still passes the origin's host name to `start_tls`, so SNI, certificate
-    verification and the Host header use the name, not the IP.
-    """
-
-    def __init__(
-        self,
-        policy: AddressPolicy,
-        resolver: Resolver | None = None,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._policy = policy
-        self._resolver: Resolver = resolve_host if resolver is None else resolver
-        self._inner = httpcore.AnyIOBackend() if inner is None else inner
-
-    async def _resolve(self, host: str, port: int, seconds: float | None) -> list[IPAddress]:
-        literal = _ip_literal(host)
-        if literal is not None:
-            return [literal]
-        try:
-            async with asyncio.timeout(seconds):
-                addresses = list(await self._resolver(host, port))
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} has no address")
-        return addresses
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._resolve(host, port, timeout)
-        for address in addresses:  # every candidate, before any connect: one bad address refuses the name
-            self._policy.check(address)
-        error: Exception = httpcore.ConnectError(f"could not connect to {host}")
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        raise error
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddress("connection to a unix socket refused")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
-        ssl_context = httpx.create_ssl_context()
-        super().__init__(verify=ssl_context, trust_env=False)
-        limits = httpx.Limits()
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-
-def build_guarded_transport(
-    policy: AddressPolicy,
-    resolver: Resolver | None = None,
-    network_backend: httpcore.AsyncNetworkBackend | None = None,
-) -> httpx.AsyncBaseTransport:
-    """An httpx transport whose every TCP connection goes through a GuardedNetworkBackend."""
-    return _GuardedTransport(GuardedNetworkBackend(policy, resolver, network_backend))
 
 
 class SigningAuth(httpx.Auth):
@@ -244,6 +139,13 @@ class _Answer:
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
+@functools.lru_cache(maxsize=4096)
+def _checked_url(url: str, allow_http: bool) -> httpx.URL:
+    """`check_url`, remembered for the inboxes delivered to again and again (a refusal is not remembered:
+    it raises again). It is pure: the same URL and setting always give the same answer."""
+    return check_url(url, allow_http)
+
+
 class HttpClient:
     """Every outbound request of the server goes through one instance of this."""
 
@@ -272,6 +174,10 @@ class HttpClient:
             trust_env=False,  # no proxies or .netrc credentials from the environment
             headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
+        self._raw = self._transport if isinstance(self._transport, RawTransport) else None
+        # The lean POST path sends what the client would: its headers (lowercase, as httpx sends them).
+        self._raw_headers = dict(self._client.headers.multi_items())
+        self._raw_timeouts = TIMEOUTS.as_dict()
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -384,10 +290,68 @@ class HttpClient:
         return answer.url, _parse_json_object(answer.body, answer.url)
 
     async def post(self, url: str, body: bytes, content_type: str, signer: Signer | None) -> httpx.Response:
-        """POST (delivery): a redirect is returned, not followed; the answer's body is read and capped.
+        """POST (delivery): a redirect is returned, not followed; the answer's body is read and capped
+        (an answer body over the cap is discarded: a delivery's outcome is its status)."""
+        if self._raw is not None:
+            sent: dict[str, str] = {}
+            status, headers, data = await self._post_raw(self._raw, url, body, content_type, signer, sent)
+            kept = [(k, v) for k, v in headers.items() if k.lower() not in _WIRE_HEADERS]
+            request = httpx.Request("POST", _checked_url(url, self.allow_http), headers=sent, content=body)
+            return httpx.Response(status, headers=kept, content=data, request=request)
+        return await self._post_httpx(url, body, content_type, signer)
 
-        Lean path: the request is built by the client (its headers and timeouts), signed here, and handed to
-        the transport directly (no auth flow, redirect or cookie machinery: a POST follows no redirect)."""
+    async def post_status(self, url: str, body: bytes, content_type: str, signer: Signer | None) -> int:
+        """`post`, answering only the status (the delivery worker's use): no response object is built."""
+        if self._raw is not None:
+            return (await self._post_raw(self._raw, url, body, content_type, signer))[0]
+        return (await self._post_httpx(url, body, content_type, signer)).status_code
+
+    async def _post_raw(
+        self, transport: RawTransport, url: str, body: bytes, content_type: str, signer: Signer | None,
+        sent: dict[str, str] | None = None,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """The lean POST: the same URL check, headers (the client's, Host, Content-Type, Content-Length),
+        signature, timeouts, total deadline, body cap and errors as the httpx path, without its objects.
+        The headers sent are also put in `sent` when given."""
+        target = _checked_url(url, self.allow_http)
+        headers = {"host": target.netloc.decode("ascii"), **self._raw_headers,
+                   "content-type": content_type, "content-length": str(len(body))}
+        if signer is not None:
+            for name, value in signer("POST", str(target), headers, body or None).items():
+                headers[name.lower()] = value
+        if sent is not None:
+            sent.update(headers)
+        try:
+            async with asyncio.timeout(self.timeout_total):
+                answer = await transport.send_raw("POST", target, headers, body, self._raw_timeouts)
+                try:
+                    data = await self._read_raw_body(answer, url)
+                except ResponseTooLarge:
+                    data = b""
+                finally:
+                    answer.release()
+        except TimeoutError as exc:
+            raise FetchTimeout(f"{url}: no complete answer within {self.timeout_total} s") from exc
+        except httpx.TimeoutException as exc:
+            raise FetchTimeout(f"{url}: {type(exc).__name__} {exc}".rstrip()) from exc
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
+            raise FetchError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
+        return answer.status, answer.headers, data
+
+    async def _read_raw_body(self, answer: RawAnswer, url: str) -> bytes:
+        """As `_read_body`, for a RawAnswer."""
+        declared = declared_length(answer.headers.get("content-length"))
+        if declared is not None and declared > self.max_body_bytes:
+            raise ResponseTooLarge(f"{url}: Content-Length {declared} exceeds {self.max_body_bytes} bytes")
+        body = BodyLimiter(answer.headers.get("content-encoding", ""), self.max_body_bytes, url)
+        if declared != 0:   # an empty answer (the usual 202) has nothing to read
+            async for chunk in answer.chunks():
+                body.feed(chunk)
+        return body.finish()
+
+    async def _post_httpx(self, url: str, body: bytes, content_type: str, signer: Signer | None) -> httpx.Response:
+        """The POST through any httpx transport: built by the client (its headers and timeouts), signed here,
+        and handed to the transport directly (no auth flow, redirect or cookie machinery)."""
         target = check_url(url, self.allow_http)
         async with self._guarded(url):
             request = self._client.build_request("POST", target, content=body,

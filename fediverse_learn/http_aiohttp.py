@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from ipaddress import IPv4Address, ip_address
 
@@ -28,7 +28,7 @@ from fediverse_learn.errors import BlockedAddress
 from fediverse_learn.http import Resolver, resolve_host
 from fediverse_learn.netpolicy import AddressPolicy, IPAddress
 
-__all__ = ["AiohttpTransport", "GuardedResolver", "build_aiohttp_transport"]
+__all__ = ["AiohttpTransport", "GuardedResolver", "RawAnswer", "build_aiohttp_transport"]
 
 CHUNK_SIZE = 64 * 1024
 # The same pool shape as httpx.Limits(): at most 100 connections, idle ones kept 5 s.
@@ -94,7 +94,7 @@ _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
 
 
 @contextmanager
-def _mapped_errors(request: httpx.Request) -> Iterator[None]:
+def _mapped_errors(request: httpx.Request | None) -> Iterator[None]:
     """aiohttp's errors as httpx's (BlockedAddress and our other errors pass through unchanged)."""
     try:
         yield
@@ -105,19 +105,37 @@ def _mapped_errors(request: httpx.Request) -> Iterator[None]:
         raise  # pragma: no cover (ClientError is the last entry)
 
 
-class _Body(httpx.AsyncByteStream):
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+class RawAnswer:
+    """An answer whose body is still on the wire (`HttpClient`'s lean POST path reads it with its cap)."""
+
+    __slots__ = ("_request", "_response", "headers", "status")
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request | None = None) -> None:
         self._response = response
         self._request = request
+        self.status: int = response.status
+        self.headers: Mapping[str, str] = response.headers   # case-insensitive
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncIterator[bytes]:
         with _mapped_errors(self._request):
             async for chunk in self._response.content.iter_chunked(CHUNK_SIZE):
                 yield chunk
 
-    async def aclose(self) -> None:
+    def release(self) -> None:
         # release() keeps the connection only if the body was read to its end; otherwise aiohttp closes it.
         self._response.release()
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, answer: RawAnswer) -> None:
+        self._answer = answer
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._answer.chunks():
+            yield chunk
+
+    async def aclose(self) -> None:
+        self._answer.release()
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -131,6 +149,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._resolver = GuardedResolver(policy, resolver)
         self._ssl = httpx.create_ssl_context()
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float | None, float | None, float | None], aiohttp.ClientTimeout] = {}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -145,28 +164,47 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        literal = _literal(request.url.host)
+    def _timeout(self, timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+        connect, pool, read = timeouts.get("connect"), timeouts.get("pool"), timeouts.get("read")
+        key = (connect, pool, read)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) > 64:   # a handful in practice (the client's defaults)
+                self._timeouts.clear()
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None, sock_connect=connect, sock_read=read,
+                connect=None if connect is None or pool is None else connect + pool,  # a slot + connect
+            )
+        return timeout
+
+    async def send_raw(
+        self, method: str, url: httpx.URL, headers: Mapping[str, str] | Sequence[tuple[str, str]], body: bytes | None,
+        timeouts: Mapping[str, float | None], request: httpx.Request | None = None,
+    ) -> RawAnswer:
+        """Send one request without building httpx objects (HttpClient's POST path); the body is left unread.
+
+        `url` is sent exactly as httpx encoded it. The same checks as every request: an IP literal is checked
+        here, a name by the guarded resolver; no redirect is followed."""
+        literal = _literal(url.host)
         if literal is not None:  # aiohttp connects to an IP literal without asking the resolver
             self._policy.check(literal)
-        timeouts = request.extensions.get("timeout", {})
-        connect, pool, read = timeouts.get("connect"), timeouts.get("pool"), timeouts.get("read")
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect, sock_read=read,
-            connect=None if connect is None or pool is None else connect + pool,  # wait for a slot + connect
-        )
-        body = await request.aread()
         session = self._get_session()
         with _mapped_errors(request):
             response = await session.request(
-                request.method, URL(str(request.url), encoded=True),
-                headers=list(request.headers.multi_items()), data=body or None,
-                allow_redirects=False, timeout=timeout,
+                method, URL(str(url), encoded=True), headers=headers, data=body or None,
+                allow_redirects=False, timeout=self._timeout(timeouts),
             )
+        return RawAnswer(response, request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        answer = await self.send_raw(request.method, request.url, list(request.headers.multi_items()), body,
+                                     request.extensions.get("timeout", {}), request)
+        response = answer._response
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
-            stream=_Body(response, request),
+            stream=_Body(answer),
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1")},
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 from fediverse_learn.documents import AS_CONTEXT, PUBLIC, SECURITY_CONTEXT
 from fediverse_learn.errors import DomainBlocked, FetchError, NotFound, ValidationError
+from fediverse_learn.events import publish_delete
 from fediverse_learn.policy import (
     SEVERITIES,
     BlocklistEntry,
@@ -407,3 +408,4 @@ async def delete_post(services: Services, uri: str, *, moderator: str | None = N
             await tombstone(tx, uri, now)
         await log_action(tx, moderator=moderator, action="delete_post", target=uri, now=now, report_id=report_id,
                          comment=comment, detail={"author": note.author_uri})
+    publish_delete(services, note)

@@ -127,6 +127,12 @@ def invite_link(uris: Uris, code: str) -> str:
     return f"{uris.base}/invite/{code}"
 
 
+def new_invite_code() -> str:
+    """16 URL-safe characters (about 96 random bits) that never start with `-`, which a command line would take
+    for an option (`fediverse-learn invite revoke CODE`)."""
+    return secrets.choice("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") + secrets.token_urlsafe(12)[1:]
+
+
 async def create_invite(services: Services, *, creator: str | None = None, max_uses: int | None = None,
                         expires_in_days: float | None = None) -> Invite:
     """A new invite code (16 URL-safe characters); `max_uses`/`expires_in_days` None: no limit."""
@@ -136,7 +142,7 @@ async def create_invite(services: Services, *, creator: str | None = None, max_u
         raise ValidationError("an invite must expire in the future")
     now = services.clock.time()
     expires_at = now + expires_in_days * DAY if expires_in_days is not None else None
-    invite = await insert_invite(services.db, secrets.token_urlsafe(12), creator, max_uses, expires_at, now)
+    invite = await insert_invite(services.db, new_invite_code(), creator, max_uses, expires_at, now)
     async with services.db.transaction() as tx:
         await log_action(tx, moderator=creator, action="create_invite", target=invite.code, now=now,
                          detail={"max_uses": max_uses, "expires_at": expires_at})

@@ -13,10 +13,13 @@ from starlette.routing import Route
 
 from fediverse_learn.documents import NOTE_CONTEXT
 from fediverse_learn.errors import DomainBlocked, FetchError, NotFound, ValidationError
+from fediverse_learn.events import publish_delete, publish_new, tell_of_edit
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, lookup_token
+from fediverse_learn.store.api_statuses import save_edit
 from fediverse_learn.store.follows import delete_follow, get_follow, set_follow
 from fediverse_learn.store.notes_query import get_activity, latest_activity, remove_activity
+from fediverse_learn.store.notifications import withdraw_notifications
 from fediverse_learn.store.objects import StoredNote, get_note
 from fediverse_learn.store.reactions import add_reaction, remove_reaction_by_activity
 from fediverse_learn.text import ResolvedMention
@@ -109,6 +112,7 @@ async def _create(services: Services, actor: LocalActor, activity: dict[str, Any
         sensitive=obj.get("sensitive") is True, in_reply_to=id_of(obj.get("inReplyTo")), language=_language(obj),
         extra_mentions=await _explicit_mentions(services, actor, addressed),
     )
+    publish_new(services, note.uri)
     return await _published(services, actor, "Create", note.uri)
 
 
@@ -129,22 +133,28 @@ async def _own_note(services: Services, actor: LocalActor, activity: dict[str, A
 
 
 async def _update(services: Services, actor: LocalActor, activity: dict[str, Any]) -> dict[str, Any]:
-    note = await _own_note(services, actor, activity)
+    before = note = await _own_note(services, actor, activity)
     obj = activity["object"] if isinstance(activity.get("object"), dict) else {}
     authored = _authored(obj)
     summary = obj.get("summary")
     sensitive = obj.get("sensitive")
+    await save_edit(services.db, note)   # the version replaced, for the status's history
     note = await edit_note(
         services, actor, note, source=authored[0] if authored else None,
         media_type=authored[1] if authored else "text/markdown",
         summary=(summary.strip()[:5000] if isinstance(summary, str) else "") if "summary" in obj else None,
         sensitive=sensitive if isinstance(sensitive, bool) else None,
     )
-    return await _published(services, actor, "Update", note.uri)
+    update = await _published(services, actor, "Update", note.uri)
+    await tell_of_edit(services, before, note, update["id"])
+    return update
 
 
 async def _delete(services: Services, actor: LocalActor, activity: dict[str, Any]) -> dict[str, Any]:
-    return await delete_note(services, actor, await _own_note(services, actor, activity))
+    note = await _own_note(services, actor, activity)
+    deleted = await delete_note(services, actor, note)
+    publish_delete(services, note)
+    return deleted
 
 
 async def _send(services: Services, actor: LocalActor, activity: dict[str, Any], inboxes: list[str],
@@ -190,8 +200,10 @@ async def _react(services: Services, actor: LocalActor, activity: dict[str, Any]
         doc, inboxes = announce_activity(services, actor, target.uri, target.author_uri), []
     else:
         doc, inboxes = like_activity(services, actor, target.uri), [await personal_inbox(services, target.author_uri)]
+    ref = services.uris.parse(doc["id"])   # our boost's API status id is its activity's (as publish_tx stores it)
+    status_id = ref.object_id if kind == "Announce" and ref is not None else None
     return await _send(services, actor, doc, inboxes, lambda tx: add_reaction(
-        tx, kind.lower(), own, target.uri, doc["id"], services.clock.time()))
+        tx, kind.lower(), own, target.uri, doc["id"], services.clock.time(), status_id=status_id))
 
 
 async def _undo(services: Services, actor: LocalActor, activity: dict[str, Any]) -> dict[str, Any]:
@@ -219,9 +231,13 @@ async def _undo(services: Services, actor: LocalActor, activity: dict[str, Any])
         else:
             await remove_reaction_by_activity(tx, original.uri, own)
         await remove_activity(tx, original.uri, actor.id)
+        # what it told a member here goes too (Mastodon's notifications go with their activity)
+        await withdraw_notifications(tx, own, original.uri, type=_NOTIFIED.get(original.type), object_uri=target)
 
     return await _send(services, actor, undo, inboxes, change)
 
+
+_NOTIFIED = {"Like": "favourite", "Announce": "reblog"}
 
 HANDLERS: dict[str, C2SHandler] = {
     "Create": _create, "Update": _update, "Delete": _delete, "Follow": _follow, "Undo": _undo,

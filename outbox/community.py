@@ -25,6 +25,7 @@ from fediverse_learn.store.communities import host_software, record_announce, re
 from fediverse_learn.store.db import Transaction
 from fediverse_learn.store.follows import follower_inboxes
 from fediverse_learn.store.notes_query import get_activity, remove_activity
+from fediverse_learn.store.reactions import add_reaction, remove_reaction
 from fediverse_learn.vocab import PUBLIC, as_list, host_of, same_origin
 from outbox.audience import Audience
 from outbox.compose import announce_activity, new_activity_uri, undo_activity
@@ -146,6 +147,9 @@ async def boost_tx(tx: Transaction, services: Services, community: LocalActor, n
     if not await record_announce(tx, community.id, note_uri, "object", doc["id"], services.clock.time()):
         return False
     await publish_tx(tx, services, community, doc, Audience(inboxes=tuple(inboxes), local=()))
+    # the boost is a status of the community (Mastodon's reblog): in its members' home timelines here and on
+    # its account page
+    await add_reaction(tx, "announce", doc["audience"], note_uri, doc["id"], services.clock.time())
     return True
 
 
@@ -160,5 +164,6 @@ async def undo_boost_tx(tx: Transaction, services: Services, community: LocalAct
     if not await record_announce(tx, community.id, boost.uri, "activity", undo["id"], services.clock.time()):
         return False
     await remove_activity(tx, boost.uri, community.id)
+    await remove_reaction(tx, "announce", services.uris.actor(community.name), note_uri)
     await publish_tx(tx, services, community, undo, Audience(inboxes=tuple(inboxes), local=()))
     return True

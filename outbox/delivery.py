@@ -42,19 +42,44 @@ class _Unsignable:
 class _GroupCommit:
     """Writes outcomes as they come; those arriving while a write is under way share the next transaction.
 
-    `write` returns once its own outcome is committed (by this call or by an earlier one)."""
+    `write` returns once the transaction holding its outcome is committed. One task writes the groups, and
+    every caller of a group is woken at once when it is committed (not one after the other)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[Settlement] = []
-        self._lock = asyncio.Lock()
+        self._pending: list[tuple[Settlement, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def write(self, settlement: Settlement) -> None:
-        self._pending.append(settlement)
-        async with self._lock:
-            if self._pending:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((settlement, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_groups())
+        await done
+
+    async def _write_groups(self) -> None:
+        try:
+            while self._pending:
                 group, self._pending = self._pending, []
-                await settle_deliveries(self._db, group)
+                try:
+                    await settle_deliveries(self._db, [settlement for settlement, _ in group])
+                except Exception as exc:
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                except BaseException:   # cancelled: so are the callers still waiting
+                    for _, done in group:
+                        done.cancel()
+                    raise
+                for _, done in group:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._writer = None
+            for _, done in self._pending:   # only left when cancelled
+                done.cancel()
+            self._pending = []
 
 
 @dataclass
@@ -158,13 +183,13 @@ class DeliveryWorker:
     async def _post(self, row: Delivery, signer: CavageSigner) -> tuple[int | None, Exception | None]:
         """POST the stored body, signed now; the status, or the error that stood in for one."""
         try:
-            response = await self._services.http.post(row.inbox_url, row.body, AP_CONTENT_TYPE, signer)
+            status = await self._services.http.post_status(row.inbox_url, row.body, AP_CONTENT_TYPE, signer)
         except FetchError as exc:
             return None, exc
         except Exception as exc:   # a worker boundary: the traceback goes on the row, the batch goes on
             log.exception("delivering %s to %s failed unexpectedly", row.activity_uri, row.inbox_url)
             return None, exc
-        return response.status_code, None
+        return status, None
 
     async def _settle(self, row: Delivery, result: _Result, run: _Step) -> None:
         """Write the attempt's outcome on the row."""

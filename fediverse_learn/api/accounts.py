@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from fediverse_learn.api.auth import Auth, authenticate, optional_auth
-from fediverse_learn.api.errors import api_view, json_response, not_found, unprocessable
+from fediverse_learn.api.errors import ApiError, api_view, json_response, not_found, unprocessable
 from fediverse_learn.api.pagination import link_header, page_of
 from fediverse_learn.api.params import Params, read_params
 from fediverse_learn.api.present import Presenter, account_uri_by_id
@@ -20,7 +20,7 @@ from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor_by_id
 from fediverse_learn.store.api_accounts import ProfileEdit, follow_page, summary_source, update_profile
 from fediverse_learn.store.api_statuses import account_page
-from fediverse_learn.store.follows import list_followers
+from fediverse_learn.store.follows import get_follow, list_followers, set_follow_options
 from fediverse_learn.store.notes_query import latest_activity
 from fediverse_learn.store.remote import get_remote_actor_by_handle
 from fediverse_learn.text import render_plain
@@ -41,7 +41,8 @@ async def _credential_account(services: Services, actor: LocalActor) -> dict[str
     pending = await list_followers(services.db, services.uris.actor(actor.name), state="pending", limit=1000)
     account["source"] = {"privacy": "public", "sensitive": False, "language": None,
                          "note": await summary_source(services.db, actor.id) or "", "fields": [],
-                         "follow_requests_count": len(pending)}
+                         "follow_requests_count": len(pending), "hide_collections": False,
+                         "discoverable": actor.discoverable, "indexable": actor.indexable}
     account["role"] = {"id": "0", "name": actor.role, "permissions": "0", "color": "", "highlighted": False}
     return account
 
@@ -120,7 +121,7 @@ async def _statuses(services: Services, request: Request, account_id: str) -> Re
         pinned_by = owner.id
     notes = await account_page(services.db, uri, presenter.viewer_uri, page,
                                exclude_replies=params.flag("exclude_replies"), tagged=params.text("tagged"),
-                               pinned_by=pinned_by)
+                               pinned_by=pinned_by, exclude_reblogs=params.flag("exclude_reblogs"))
     statuses = await presenter.statuses(notes)
     return json_response(statuses, headers=link_header(request, services.uris.base, statuses, page))
 
@@ -142,7 +143,7 @@ async def _follow(services: Services, request: Request, account_id: str, undo: b
     auth = await authenticate(services, request, "write:follows")
     actor = auth.member
     presenter = Presenter(services, actor)
-    uri, _ = await _target(services, presenter, account_id)
+    uri, account = await _target(services, presenter, account_id)
     if uri == presenter.viewer_uri:
         raise unprocessable("You cannot follow yourself")
     if undo:
@@ -150,13 +151,27 @@ async def _follow(services: Services, request: Request, account_id: str, undo: b
         if existing is not None:
             await post_activity(services, actor, {"type": "Undo", "object": existing.uri})
     else:
-        await post_activity(services, actor, {"type": "Follow", "object": uri})
-    return json_response(await Presenter(services, actor).relationship(uri))
+        params = await read_params(request)
+        current = await get_follow(services.db, presenter.viewer_uri or "", uri)
+        if current is None:
+            await post_activity(services, actor, {"type": "Follow", "object": uri})
+        await set_follow_options(services.db, presenter.viewer_uri or "", uri,
+                                 notify=params.flag("notify") if "notify" in params else None,
+                                 reblogs=params.flag("reblogs") if "reblogs" in params else None)
+    relationship = await Presenter(services, actor).relationship(uri)
+    if (not undo and relationship is not None and relationship["requested"] and not relationship["blocked_by"]
+            and services.uris.is_local(uri) and not account.get("locked")):
+        # an unlocked member here accepts at once: the worker takes the Follow from our inbox queue within
+        # moments, so answer as Mastodon does for local accounts rather than with a passing `requested`
+        relationship = {**relationship, "following": True, "requested": False}
+    return json_response(relationship)
 
 
 async def _relationships(services: Services, request: Request) -> Response:
     params = await read_params(request)
     auth = await authenticate(services, request, "read:follows", params=params)
+    if not {"read", "read:follows"} & set(auth.token.scopes):   # Mastodon: not the `follow` scope
+        raise ApiError(403, "This action is outside the authorized scopes")
     presenter = Presenter(services, auth.member)
     found = []
     for account_id in params.texts("id")[:100]:

@@ -69,8 +69,10 @@ def account_entity(f: AccountFacts) -> dict[str, Any]:
 
 def relationship_entity(account_id: int, facts: RelationshipFacts, *, note: str = "") -> dict[str, Any]:
     following = facts.following == "accepted"
+    mine = facts.following is not None     # a follow or a request: its options show, as on Mastodon
     return {
-        "id": str(account_id), "following": following, "showing_reblogs": following, "notifying": False,
+        "id": str(account_id), "following": following, "showing_reblogs": mine and facts.showing_reblogs,
+        "notifying": mine and facts.notifying,
         "languages": None, "followed_by": facts.followed_by == "accepted", "blocking": facts.blocking,
         "blocked_by": facts.blocked_by, "muting": facts.muting, "muting_notifications": facts.muting_notifications,
         "muting_expires_at": None, "requested": facts.following == "pending",

@@ -1,4 +1,4 @@
-"""Markers (GET/POST /api/v1/markers: where a member stopped reading) and the hashtag timeline."""
+"""Markers (GET/POST /api/v1/markers): where a member stopped reading."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from fediverse_learn.api.auth import authenticate, optional_auth
+from fediverse_learn.api.auth import authenticate
 from fediverse_learn.api.entities import iso
 from fediverse_learn.api.errors import api_view, json_response
-from fediverse_learn.api.pagination import link_header, page_of
 from fediverse_learn.api.params import read_params
-from fediverse_learn.api.present import Presenter
 from fediverse_learn.services import Services
-from fediverse_learn.store.api_social import get_markers, set_marker, tag_page
+from fediverse_learn.store.api_social import get_markers, set_marker
 
 __all__ = ["marker_routes"]
 
@@ -46,20 +44,6 @@ def marker_routes(services: Services) -> list[BaseRoute]:
                 changed.append(timeline)
         return json_response(await _markers(services, auth.member.id, changed))
 
-    @api_view
-    async def tag(request: Request) -> Response:
-        params = await read_params(request)
-        auth = await optional_auth(services, request, "read:statuses", params)
-        presenter = Presenter(services, auth.actor if auth else None)
-        page = page_of(params)
-        local = True if params.flag("local") else False if params.flag("remote") else None
-        if params.flag("only_media"):
-            return json_response([])
-        notes = await tag_page(services.db, request.path_params["hashtag"], page, local=local)
-        statuses = await presenter.statuses(notes)
-        return json_response(statuses, headers=link_header(request, services.uris.base, statuses, page))
-
     return [
         Route("/api/v1/markers", markers, methods=["GET", "POST"]),
-        Route("/api/v1/timelines/tag/{hashtag}", tag, methods=["GET"]),
     ]

@@ -19,8 +19,9 @@ _HEADERS = {
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}"
     "label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]{width:100%;padding:.5rem;"
-    "box-sizing:border-box}button{padding:.5rem 1rem;margin:1rem .5rem 0 0}.error{color:#a00}"
-    "code{font-size:1.2rem;word-break:break-all;background:#eee;padding:.3rem}"
+    "box-sizing:border-box}button,input{font:inherit}button{padding:.5rem 1rem;margin:1rem .5rem 0 0}"
+    ".error{color:#a00}#code{display:inline-block;font-size:1.2rem;word-break:break-all;background:#eee;"
+    "padding:.3rem}"
 )
 
 

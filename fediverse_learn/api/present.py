@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fediverse_learn.api.entities import (
@@ -14,19 +15,19 @@ from fediverse_learn.api.entities import (
 from fediverse_learn.converters import RemoteActor
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor, get_actor_by_id
-from fediverse_learn.store.api_accounts import author_stats, relationship_facts, remote_actor_id, remote_actor_uri
+from fediverse_learn.store.api_accounts import relationship_facts, remote_actor_uri
 from fediverse_learn.store.api_statuses import (
+    AccountCounts,
+    StatusFacts,
+    account_counts,
     follows_accepted,
     ids_by_uri,
-    replies_count,
-    status_app_id,
-    viewer_flags,
+    status_facts,
 )
-from fediverse_learn.store.follows import count_followers, count_following
 from fediverse_learn.store.notes_query import StoredActivity
 from fediverse_learn.store.oauth import get_app
 from fediverse_learn.store.objects import StoredNote, get_note
-from fediverse_learn.store.reactions import count_reactions
+from fediverse_learn.store.reactions import Boost, get_boost_by_activity
 from fediverse_learn.store.remote import get_remote_actor
 from fediverse_learn.visibility import may_see
 
@@ -55,6 +56,8 @@ class Presenter:
         self.viewer_uri = services.uris.actor(viewer.name) if viewer is not None else None
         self._accounts: dict[str, dict[str, Any] | None] = {}
         self._apps: dict[int, dict[str, Any] | None] = {}
+        self._counts: dict[str, AccountCounts] = {}     # prefetched for a page of statuses
+        self._facts: dict[str, StatusFacts] = {}
 
     # --- accounts ---------------------------------------------------------------------------------------
     async def local_actor(self, uri: str) -> LocalActor | None:
@@ -77,29 +80,33 @@ class Presenter:
         return self._accounts[uri]
 
     async def local_account(self, actor: LocalActor) -> dict[str, Any]:
-        uris, db = self.services.uris, self.services.db
+        uris = self.services.uris
         uri = uris.actor(actor.name)
-        statuses, last = await author_stats(db, uri)
+        counts = await self._account_counts(uri)
         return account_entity(AccountFacts(
             id=actor.id, username=actor.name, acct=actor.name, display_name=actor.display_name,
             note_html=actor.summary, url=uris.profile_page(actor.name), uri=uri,
             avatar=f"{uris.base}/avatars/original/missing.png", header=f"{uris.base}/headers/original/missing.png",
             locked=actor.manually_approves_followers, bot=False, group=actor.kind == "group",
             discoverable=actor.discoverable, indexable=actor.indexable, created_at=actor.created_at,
-            followers_count=await count_followers(db, uri), following_count=await count_following(db, uri),
-            statuses_count=statuses, last_status_at=last,
+            followers_count=counts.followers, following_count=counts.following, statuses_count=counts.statuses,
+            last_status_at=counts.last_status_at,
         ))
 
+    async def _account_counts(self, uri: str) -> AccountCounts:
+        if uri not in self._counts:
+            self._counts.update(await account_counts(self.services.db, [uri]))
+        return self._counts[uri]
+
     async def _remote_account(self, uri: str) -> dict[str, Any] | None:
-        db = self.services.db
-        found = await get_remote_actor(db, uri)
-        row_id = await remote_actor_id(db, uri)
-        if found is None or row_id is None:
+        found = await get_remote_actor(self.services.db, uri)
+        counts = await self._account_counts(uri)
+        if found is None or counts.remote_id is None:
             return None
         actor, fetched_at = found
-        return account_entity(self._remote_facts(actor, REMOTE_ACCOUNT_BASE + row_id, fetched_at,
-                                                 await count_followers(db, uri), await count_following(db, uri),
-                                                 await author_stats(db, uri)))
+        return account_entity(self._remote_facts(actor, REMOTE_ACCOUNT_BASE + counts.remote_id, fetched_at,
+                                                 counts.followers, counts.following,
+                                                 (counts.statuses, counts.last_status_at)))
 
     def _remote_facts(self, actor: RemoteActor, account_id: int, fetched_at: float, followers: int, following: int,
                       stats: tuple[int, float | None]) -> AccountFacts:
@@ -138,11 +145,8 @@ class Presenter:
         addressed = [*note.to, *note.cc, *(str(t.get("href")) for t in note.tags if t.get("type") == "Mention")]
         return may_see(note.visibility, viewer, note.author_uri, addressed, follows_author=follows)
 
-    async def _application(self, note: StoredNote) -> dict[str, Any] | None:
-        if not note.is_local:
-            return None
-        app_id = await status_app_id(self.services.db, note.uri)
-        if app_id is None:
+    async def _application(self, note: StoredNote, app_id: int | None) -> dict[str, Any] | None:
+        if not note.is_local or app_id is None:
             return None
         if app_id not in self._apps:
             app = await get_app(self.services.db, app_id)
@@ -174,10 +178,10 @@ class Presenter:
         account = await self.account(note.author_uri)
         if account is None:
             return None
-        db = self.services.db
+        facts = self._facts.get(note.uri) or (await self._status_facts([note.uri]))[note.uri]
         flags = None
-        if self.viewer is not None and self.viewer_uri is not None:
-            f = await viewer_flags(db, self.viewer.id, self.viewer_uri, note.uri)
+        if self.viewer is not None:
+            f = facts.flags
             flags = (f.favourited, f.reblogged, f.bookmarked, f.pinned)
         tags = [{"name": str(t["name"]).lstrip("#"), "url": t.get("href")} for t in note.tags
                 if t.get("type") == "Hashtag" and isinstance(t.get("name"), str)]
@@ -186,24 +190,64 @@ class Presenter:
             edited_at=note.updated, content=note.content_html, spoiler_text=note.summary or "",
             sensitive=note.sensitive, visibility=note.visibility, language=note.language,
             in_reply_to=await self._in_reply_to(note), mentions=await self._mentions(note), tags=tags,
-            counts=(await replies_count(db, note.uri), await count_reactions(db, note.uri, "announce"),
-                    await count_reactions(db, note.uri, "like")),
-            flags=flags, application=await self._application(note),
+            counts=(facts.replies, facts.reblogs, facts.favourites),
+            flags=flags, application=await self._application(note, facts.app_id),
             text=(note.source or "") if with_source else None,
         )
 
-    async def statuses(self, notes: list[StoredNote]) -> list[dict[str, Any]]:
-        """Statuses of the notes the viewer may see, in order."""
+    async def statuses(self, entries: Sequence[StoredNote | Boost]) -> list[dict[str, Any]]:
+        """Statuses of the notes and boosts the viewer may see, in order."""
+        await self._prefetch(entries)
         found = []
-        for note in notes:
-            if await self.can_see(note):
-                status = await self.status(note)
-                if status is not None:
-                    found.append(status)
+        for entry in entries:
+            status = await self.boost(entry) if isinstance(entry, Boost) else (
+                await self.status(entry) if await self.can_see(entry) else None)
+            if status is not None:
+                found.append(status)
         return found
 
+    async def _status_facts(self, uris: list[str]) -> dict[str, StatusFacts]:
+        viewer_id = self.viewer.id if self.viewer is not None else None
+        return await status_facts(self.services.db, uris, viewer_id, self.viewer_uri)
+
+    async def _prefetch(self, entries: Sequence[StoredNote | Boost]) -> None:
+        """The counts and flags of a page of statuses and their accounts, in two queries instead of several
+        per status."""
+        notes = [e.note if isinstance(e, Boost) else e for e in entries]
+        actors = {n.author_uri for n in notes} | {e.actor_uri for e in entries if isinstance(e, Boost)}
+        missing = [u for u in actors if u not in self._accounts and u not in self._counts]
+        if missing:
+            self._counts.update(await account_counts(self.services.db, missing))
+        if notes:
+            self._facts.update(await self._status_facts([n.uri for n in notes]))
+
+    async def boost(self, boost: Boost) -> dict[str, Any] | None:
+        """A boost as Mastodon shows a reblog: its own id, uri and time, the booster's account, no content of
+        its own, the boosted status inside (None if the viewer may not see that)."""
+        if not await self.can_see(boost.note):
+            return None
+        inner = await self.status(boost.note)
+        account = await self.account(boost.actor_uri)
+        if inner is None or account is None:
+            return None
+        url = boost.activity_uri if self.services.uris.is_local(boost.actor_uri) else None
+        return self._reblog(boost.status_id, boost.activity_uri, url, account, boost.published, inner)
+
+    def _reblog(self, status_id: int, uri: str, url: str | None, account: dict[str, Any], created_at: float,
+                inner: dict[str, Any]) -> dict[str, Any]:
+        # The viewer's flags of a reblog are those of the boosted status (Mastodon reads them off `proper`).
+        flags = (inner["favourited"], inner["reblogged"], inner["bookmarked"], False) if self.viewer else None
+        return status_entity(
+            id=status_id, uri=uri, url=url, account=account, created_at=created_at, edited_at=None, content="",
+            spoiler_text="", sensitive=False, visibility="public", language=None, in_reply_to=None, mentions=[],
+            tags=[], counts=(0, 0, 0), flags=flags, application=None, reblog=inner,
+        )
+
     async def reblog(self, activity: StoredActivity) -> dict[str, Any] | None:
-        """The Status of one of our Announces: its own id, the boosted status inside."""
+        """The Status of one of our Announces: its own id (as in timelines), the boosted status inside."""
+        boost = await get_boost_by_activity(self.services.db, activity.uri)
+        if boost is not None:
+            return await self.boost(boost)
         note = await get_note(self.services.db, activity.object_uri) if activity.object_uri else None
         actor = await get_actor_by_id(self.services.db, activity.actor_id)
         if note is None or actor is None or not await self.can_see(note):
@@ -212,10 +256,4 @@ class Presenter:
         account = await self.account(self.services.uris.actor(actor.name))
         if inner is None or account is None:
             return None
-        return status_entity(
-            id=activity.id, uri=activity.uri, url=activity.uri, account=account, created_at=activity.published,
-            edited_at=None, content="", spoiler_text="", sensitive=False, visibility="public", language=None,
-            in_reply_to=None, mentions=[], tags=[], counts=(0, 0, 0),
-            flags=(inner.get("favourited", False), True, False, False) if self.viewer else None,
-            application=None, reblog=inner,
-        )
+        return self._reblog(activity.id, activity.uri, activity.uri, account, activity.published, inner)

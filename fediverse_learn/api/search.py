@@ -15,7 +15,8 @@ from fediverse_learn.api.errors import ApiError, api_view, json_response, unproc
 from fediverse_learn.api.params import read_params
 from fediverse_learn.api.present import Presenter
 from fediverse_learn.converters import ACTOR_TYPES, NOTE_TYPES
-from fediverse_learn.errors import DomainBlocked, FetchError, NotFound, ValidationError
+from fediverse_learn.errors import DomainBlocked, FetchError, IdMismatch, NotFound, ValidationError
+from fediverse_learn.http import FetchedDocument
 from fediverse_learn.services import Services
 from fediverse_learn.store.api_search import search_accounts, search_hashtags, search_statuses
 from fediverse_learn.store.objects import get_note
@@ -36,6 +37,20 @@ def tag_entity(services: Services, name: str) -> dict[str, Any]:
     return {"name": name, "url": services.uris.tag(name), "history": []}
 
 
+async def _fetch_named(services: Services, url: str) -> FetchedDocument:
+    """The document a URL names. A page URL (Mastodon's `/@user/1`, what people paste) may answer with the
+    object under its canonical id: then that id is fetched, checked, from its own origin, as Mastodon does."""
+    try:
+        return await services.resolver.fetch(url)
+    except IdMismatch:
+        # the URL's host passed the domain policy already (resolver.fetch checks before fetching)
+        loose = await services.http.fetch_activitypub(url, services.signer_for(services.instance), exact_id=False)
+        claimed = http_url(loose.document.get("id"))
+        if claimed is None or claimed == loose.url:
+            raise
+        return await services.resolver.fetch(claimed)
+
+
 async def _resolve_url(services: Services, presenter: Presenter, url: str) -> tuple[str | None, Any]:
     """(actor uri, note) a URL names: stored already, or fetched (signed) and stored; (None, None) if neither."""
     note = await get_note(services.db, url)
@@ -43,7 +58,9 @@ async def _resolve_url(services: Services, presenter: Presenter, url: str) -> tu
         return None, note
     if services.uris.is_local(url):
         return (url, None) if await presenter.account(url) is not None else (None, None)
-    fetched = await services.resolver.fetch(url)
+    fetched = await _fetch_named(services, url)
+    if fetched.url != url and (note := await get_note(services.db, fetched.url)) is not None:
+        return None, note
     doc = fetched.document
     if has_type(doc, *ACTOR_TYPES):
         return (await services.resolver.actor(fetched.url)).uri, None
@@ -96,6 +113,8 @@ async def _search(services: Services, request: Request) -> Response:
         raise ApiError(401, "Search queries that resolve remote resources or page are only for signed-in users")
     resolve = params.flag("resolve") and auth is not None and auth.actor is not None
     url, handle = http_url(q), _HANDLE.match(q)
+    if handle is not None and handle.group(2).lower() == services.uris.domain:
+        resolve = False   # our own member or community: nothing to look up, `_accounts` knows them
     if resolve and (url or handle) and offset == 0:
         try:
             if url is not None:

@@ -13,7 +13,7 @@ from fediverse_learn.api.entities import iso
 from fediverse_learn.api.errors import ApiError, api_view, json_response, not_found, unprocessable
 from fediverse_learn.api.params import Params, read_params
 from fediverse_learn.api.present import Presenter
-from fediverse_learn.events import event_bus
+from fediverse_learn.events import publish_delete, publish_new, tell_of_edit
 from fediverse_learn.services import Services
 from fediverse_learn.store.api_statuses import (
     descendants,
@@ -26,6 +26,7 @@ from fediverse_learn.store.api_statuses import (
 )
 from fediverse_learn.store.notes_query import get_activity, get_activity_by_id, latest_activity
 from fediverse_learn.store.objects import StoredNote, get_note, get_note_by_id
+from fediverse_learn.store.reactions import get_boost
 from fediverse_learn.visibility import VISIBILITIES
 from outbox.c2s import post_activity
 from outbox.compose import MAX_SOURCE, delete_note, edit_note, publish_note
@@ -105,7 +106,7 @@ async def _create(services: Services, request: Request) -> Response:
             await release_idempotency(services.db, actor.id, key)
         raise
     await set_status_app(services.db, note.uri, auth.token.app_id)
-    event_bus(services).publish("note", uri=note.uri)
+    publish_new(services, note.uri)
     if key is not None:
         await finish_idempotency(services.db, actor.id, key, note.id)
     return json_response(await _entity(presenter, note))
@@ -120,6 +121,8 @@ async def _edit(services: Services, request: Request, status_id: str) -> Respons
     await save_edit(services.db, note)
     edited = await edit_note(services, auth.member, note, source=text, media_type="text/plain",
                              summary=spoiler or "", sensitive=sensitive)
+    update = await latest_activity(services.db, auth.member.id, "Update", edited.uri)
+    await tell_of_edit(services, note, edited, update.uri if update is not None else None)
     return json_response(await _entity(presenter, edited))
 
 
@@ -129,7 +132,7 @@ async def _delete(services: Services, request: Request, status_id: str) -> Respo
     note = await _own_note(presenter, auth, status_id)
     status = await _entity(presenter, note, with_source=True)
     await delete_note(services, auth.member, note)
-    event_bus(services).publish("delete", id=note.id)
+    publish_delete(services, note)
     return json_response(status)
 
 
@@ -192,7 +195,11 @@ async def _show(services: Services, request: Request, status_id: str) -> Respons
     auth = await optional_auth(services, request, "read:statuses")
     presenter = Presenter(services, auth.actor if auth else None)
     if status_id.isdigit() and len(status_id) <= 19 and await get_note_by_id(services.db, int(status_id)) is None:
-        boost = await get_activity_by_id(services.db, int(status_id))   # one of our boosts has its own id
+        reblog = await get_boost(services.db, int(status_id))    # a boost (ours or remote) has its own id
+        shown = await presenter.boost(reblog) if reblog is not None else None
+        if shown is not None:
+            return json_response(shown)
+        boost = await get_activity_by_id(services.db, int(status_id))
         if boost is not None and boost.type == "Announce":
             entity = await presenter.reblog(boost)
             if entity is not None:

@@ -1,11 +1,13 @@
-"""Streaming (GET /api/v1/streaming, WebSocket): `user`, `public`, `public:local`, `hashtag`, `hashtag:local`
-streams of `update`, `notification` and `delete` events in Mastodon's shape (payload a JSON string)."""
+"""Streaming (GET /api/v1/streaming, WebSocket): `user`, `user:notification`, `public`, `public:local`, `hashtag`,
+`hashtag:local` streams of `update`, `status.update`, `notification` and `delete` events in Mastodon's shape
+(`{"stream": [...], "event": ..., "payload": "<JSON text, or the status id for delete>"}`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import cast
 
 import orjson
@@ -18,7 +20,7 @@ from fediverse_learn.api.auth import Auth, authenticate
 from fediverse_learn.api.errors import ApiError
 from fediverse_learn.api.notifications import notification_entity
 from fediverse_learn.api.present import Presenter
-from fediverse_learn.events import Event, event_bus
+from fediverse_learn.events import Event, event_bus, mentioned_uris
 from fediverse_learn.services import Services
 from fediverse_learn.store.api_social import mutes_account
 from fediverse_learn.store.api_statuses import follows_accepted
@@ -53,12 +55,19 @@ class _Connection:
         names = [stream[0]] if stream[1] is None else [stream[0], stream[1]]
         await self.websocket.send_text(orjson.dumps({"stream": names, "event": event, "payload": payload}).decode())
 
-    async def _wants(self, stream: Stream, note: StoredNote, presenter: Presenter) -> bool:
+    async def _wants(self, stream: Stream, note: StoredNote, presenter: Presenter, event: str) -> bool:
+        """Whether a stream carries this event of a note the member may see, as Mastodon's fan-out decides:
+        the user stream has the home timeline (the member's own notes and those of accounts they follow) and,
+        for edits and deletions, the notes that mention them; `user:notification` only has edits of those;
+        public and hashtag streams have public notes (`:local` ones only ours)."""
         name, tag = stream
+        me = presenter.viewer_uri
+        mentioned = me is not None and me in mentioned_uris(note)
+        if name == "user:notification":
+            return event == "status.update" and mentioned
         if name == "user":
-            me = presenter.viewer_uri
-            return me is not None and (note.author_uri == me or await follows_accepted(
-                self.services.db, me, note.author_uri))
+            return me is not None and (note.author_uri == me or (event != "update" and mentioned) or
+                                       await follows_accepted(self.services.db, me, note.author_uri))
         if note.visibility != "public" or (name.endswith("local") and not note.is_local):
             return False
         if name.startswith("hashtag"):
@@ -72,27 +81,38 @@ class _Connection:
         return author_uri != me and (await block_between(db, me, author_uri) or await mutes_account(
             db, self.auth.member.id, author_uri, self.services.clock.time()))
 
+    async def _status(self, presenter: Presenter, uri: str, event: str) -> None:
+        """`update` (a new note) or `status.update` (an edited one): the Status as this member sees it."""
+        note = await get_note(self.services.db, uri)
+        if note is None or not await presenter.can_see(note) or await self._silenced(note.author_uri):
+            return
+        status = None
+        for stream in sorted(self.streams, key=str):
+            if await self._wants(stream, note, presenter, event):
+                status = status or await presenter.status(note)
+                if status is not None:
+                    await self.send(stream, event, orjson.dumps(status).decode())
+
+    async def _deleted(self, presenter: Presenter, status_id: int, note: StoredNote | None) -> None:
+        """`delete` (the status id as the payload) on the streams that had the note; not filtered by mutes."""
+        before = replace(note, deleted_at=None) if note is not None else None
+        visible = before is None or await presenter.can_see(before)
+        for stream in sorted(self.streams, key=str):
+            if before is None or (visible and await self._wants(stream, before, presenter, "delete")):
+                await self.send(stream, "delete", str(status_id))
+
     async def deliver(self, event: Event) -> None:
         presenter = Presenter(self.services, self.auth.member)
         if event.kind == "delete":
-            for stream in sorted(self.streams, key=str):
-                await self.send(stream, "delete", str(event.data["id"]))
+            await self._deleted(presenter, int(event.data["id"]), event.data.get("note"))
         elif event.kind == "notification" and event.data["actor_id"] == self.auth.member.id:
             found = await get_notification(self.services.db, self.auth.member.id, int(event.data["id"]))
             entity = await notification_entity(presenter, found) if found is not None else None
-            for stream in self.streams & {("user", None), ("user:notification", None)}:
-                if entity is not None:
+            for stream in sorted(self.streams & {("user", None), ("user:notification", None)}, key=str):
+                if entity is not None and "read:notifications" in self.auth.scopes:
                     await self.send(stream, "notification", orjson.dumps(entity).decode())
-        elif event.kind == "note":
-            note = await get_note(self.services.db, str(event.data["uri"]))
-            if note is None or not await presenter.can_see(note) or await self._silenced(note.author_uri):
-                return
-            status = None
-            for stream in sorted(self.streams, key=str):
-                if await self._wants(stream, note, presenter):
-                    status = status or await presenter.status(note)
-                    if status is not None:
-                        await self.send(stream, "update", orjson.dumps(status).decode())
+        elif event.kind in ("note", "edit"):
+            await self._status(presenter, str(event.data["uri"]), "update" if event.kind == "note" else "status.update")
 
     async def listen(self) -> None:
         """Read subscribe/unsubscribe messages until the client goes."""
@@ -107,9 +127,18 @@ class _Connection:
             if stream is None:
                 await self.websocket.send_text(orjson.dumps({"error": "Unknown stream type", "status": 400}).decode())
             elif message.get("type") == "subscribe":
-                self.streams.add(stream)
+                if not _may_read(self.auth, stream):
+                    await self.websocket.send_text(orjson.dumps(
+                        {"error": "Access token does not have the required scopes", "status": 401}).decode())
+                else:
+                    self.streams.add(stream)
             elif message.get("type") == "unsubscribe":
                 self.streams.discard(stream)
+
+
+def _may_read(auth: Auth, stream: Stream) -> bool:
+    """Mastodon's scopes per stream: `user:notification` needs read:notifications, every other read:statuses."""
+    return ("read:notifications" if stream[0] == "user:notification" else "read:statuses") in auth.scopes
 
 
 async def _serve(services: Services, websocket: WebSocket) -> None:
@@ -126,6 +155,9 @@ async def _serve(services: Services, websocket: WebSocket) -> None:
         return
     client = _Connection(services, auth, websocket)
     first = _stream(websocket.query_params.get("stream"), websocket.query_params.get("tag"))
+    if first is not None and not _may_read(auth, first):
+        await websocket.close(code=1008, reason="This action is outside the authorized scopes")
+        return
     if first is not None:
         client.streams.add(first)
     await websocket.accept(subprotocol=protocol or None)

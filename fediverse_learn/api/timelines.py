@@ -1,4 +1,5 @@
-"""Timelines: home (own and followed accounts' statuses) and public (all, local or remote), newest first."""
+"""Timelines: home (own and followed accounts' statuses and boosts), public (all, local or remote) and hashtag,
+newest first; a member's muted and blocked accounts left out."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from fediverse_learn.api.pagination import link_header, page_of
 from fediverse_learn.api.params import read_params
 from fediverse_learn.api.present import Presenter
 from fediverse_learn.services import Services
-from fediverse_learn.store.api_statuses import home_page, public_page
+from fediverse_learn.store.actors import LocalActor
+from fediverse_learn.store.api_statuses import Viewer, home_page, public_page, tag_page
 
 __all__ = ["timeline_routes"]
 
@@ -20,14 +22,18 @@ __all__ = ["timeline_routes"]
 def timeline_routes(services: Services) -> list[BaseRoute]:
     uris = services.uris
 
+    def viewer(actor: LocalActor | None) -> Viewer | None:
+        return Viewer(actor.id, uris.actor(actor.name), services.clock.time()) if actor is not None else None
+
     @api_view
     async def home(request: Request) -> Response:
         params = await read_params(request)
         auth = await authenticate(services, request, "read:statuses", params=params)
         presenter = Presenter(services, auth.member)
         page = page_of(params)
-        assert presenter.viewer_uri is not None
-        statuses = await presenter.statuses(await home_page(services.db, presenter.viewer_uri, page))
+        me = viewer(auth.member)
+        assert me is not None
+        statuses = await presenter.statuses(await home_page(services.db, me, page))
         return json_response(statuses, headers=link_header(request, uris.base, statuses, page))
 
     @api_view
@@ -39,10 +45,26 @@ def timeline_routes(services: Services) -> list[BaseRoute]:
         local = True if params.flag("local") else False if params.flag("remote") else None
         if params.flag("only_media"):
             return json_response([])
-        statuses = await presenter.statuses(await public_page(services.db, page, local=local))
+        notes = await public_page(services.db, page, local=local, viewer=viewer(presenter.viewer))
+        statuses = await presenter.statuses(notes)
+        return json_response(statuses, headers=link_header(request, uris.base, statuses, page))
+
+    @api_view
+    async def tag(request: Request) -> Response:
+        params = await read_params(request)
+        auth = await optional_auth(services, request, "read:statuses", params)
+        presenter = Presenter(services, auth.actor if auth else None)
+        page = page_of(params)
+        local = True if params.flag("local") else False if params.flag("remote") else None
+        if params.flag("only_media"):
+            return json_response([])
+        notes = await tag_page(services.db, request.path_params["hashtag"], page, local=local,
+                               viewer=viewer(presenter.viewer))
+        statuses = await presenter.statuses(notes)
         return json_response(statuses, headers=link_header(request, uris.base, statuses, page))
 
     return [
         Route("/api/v1/timelines/home", home, methods=["GET"]),
         Route("/api/v1/timelines/public", public, methods=["GET"]),
+        Route("/api/v1/timelines/tag/{hashtag}", tag, methods=["GET"]),
     ]

@@ -75,12 +75,16 @@ class RelationshipFacts:
     blocked_by: bool
     muting: bool
     muting_notifications: bool
+    notifying: bool = False     # my follow's options (Mastodon's `notify` and `reblogs`)
+    showing_reblogs: bool = True
 
 
 async def relationship_facts(db: Database, me_id: int, me_uri: str, them_uri: str) -> RelationshipFacts:
     row = await db.fetchone(
         "SELECT"
         " (SELECT state FROM follows WHERE follower_uri = :me AND followee_uri = :them) AS following,"
+        " (SELECT notify FROM follows WHERE follower_uri = :me AND followee_uri = :them) AS notifying,"
+        " (SELECT show_reblogs FROM follows WHERE follower_uri = :me AND followee_uri = :them) AS reblogs,"
         " (SELECT state FROM follows WHERE follower_uri = :them AND followee_uri = :me) AS followed_by,"
         " EXISTS (SELECT 1 FROM blocks WHERE actor_uri = :me AND target_uri = :them) AS blocking,"
         " EXISTS (SELECT 1 FROM blocks WHERE actor_uri = :them AND target_uri = :me) AS blocked_by,"
@@ -89,7 +93,8 @@ async def relationship_facts(db: Database, me_id: int, me_uri: str, them_uri: st
     assert row is not None
     return RelationshipFacts(
         following=row["following"], followed_by=row["followed_by"], blocking=bool(row["blocking"]),
-        blocked_by=bool(row["blocked_by"]), muting=row["muting"] is not None, muting_notifications=bool(row["muting"]))
+        blocked_by=bool(row["blocked_by"]), muting=row["muting"] is not None, muting_notifications=bool(row["muting"]),
+        notifying=bool(row["notifying"]), showing_reblogs=row["reblogs"] is None or bool(row["reblogs"]))
 
 
 async def follow_page(db: Database, *, followers_of: str | None = None, following_of: str | None = None,

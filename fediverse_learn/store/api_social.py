@@ -23,7 +23,6 @@ __all__ = [
     "remove_mute",
     "remove_pin",
     "set_marker",
-    "tag_page",
 ]
 
 
@@ -127,16 +126,3 @@ async def set_marker(db: Database, actor_id: int, timeline: str, last_read_id: s
         "INSERT INTO markers (actor_id, timeline, last_read_id, version, updated_at) VALUES (?, ?, ?, 1, ?)"
         " ON CONFLICT (actor_id, timeline) DO UPDATE SET last_read_id = excluded.last_read_id,"
         " version = markers.version + 1, updated_at = excluded.updated_at", (actor_id, timeline, last_read_id, now))
-
-
-async def tag_page(db: Database, tag: str, page: Page, *, local: bool | None) -> list[StoredNote]:
-    """Public statuses with a hashtag (case-insensitive), newest first, id-paged."""
-    where = "deleted_at IS NULL AND visibility = 'public' AND instr(lower(tags), ?) > 0"
-    params: list[Any] = [f'"name":"#{tag.lower().lstrip("#")}"']
-    if local is not None:
-        where += " AND local_actor_id IS NOT NULL" if local else " AND local_actor_id IS NULL"
-    extra, extra_params, order = page.clause()
-    rows = await db.fetchall(f"SELECT {NOTE_COLUMNS} FROM objects WHERE {where}{extra} ORDER BY id {order} LIMIT ?",
-                             [*params, *extra_params, page.limit])
-    notes = [note_from_row(r) for r in rows]
-    return notes[::-1] if order == "ASC" else notes

@@ -60,6 +60,8 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._grouped: list[tuple[str, Params, asyncio.Future[int | None]]] = []
+        self._group_writer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path, *, create: bool = False) -> Database:
@@ -134,6 +136,64 @@ class Database:
             rowid: int | None = await _call(self._writer, _in_transaction, _insert, sql, params)
             return rowid
 
+    async def execute_returning(self, sql: str, params: Params = ()) -> list[Row]:
+        """One write statement with a RETURNING clause in its own transaction (one call on the writer's
+        thread); the rows it returned, in no particular order. Committed (synchronous = FULL) when it returns."""
+        async with self._lock:
+            rows: list[Row] = await _call(self._writer, _in_transaction, _fetchall, sql, params)
+            return rows
+
+    async def executemany_batches(self, batches: Sequence[tuple[str, Sequence[Params]]]) -> int:
+        """Several `executemany` in ONE transaction, in one call on the writer's thread (BEGIN IMMEDIATE, the
+        statements, COMMIT); the number of rows changed in all. Committed (synchronous = FULL) when it returns."""
+        async with self._lock:
+            return int(await _call(self._writer, _in_transaction, _executemany_batches, batches))
+
+    async def insert_grouped(self, sql: str, params: Params = ()) -> int | None:
+        """As `insert`, but concurrent calls share transactions (group commit): the INSERTs that arrive
+        while one group is being written form the next group, written in one call on the writer's thread
+        (BEGIN IMMEDIATE, the INSERTs, COMMIT). Each call returns once the transaction holding its row is
+        committed (synchronous = FULL). A statement that fails fails only its own call."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int | None] = loop.create_future()
+        self._grouped.append((sql, params, done))
+        if self._group_writer is None or self._group_writer.get_loop() is not loop:
+            self._group_writer = loop.create_task(self._write_groups())
+        return await done
+
+    async def _write_groups(self) -> None:
+        """Write the pending group, then the one that gathered meanwhile, until none is left. Its own task:
+        a caller that is cancelled does not stop the group its row is in."""
+        try:
+            while self._grouped:
+                group: list[tuple[str, Params, asyncio.Future[int | None]]] = []
+                try:
+                    async with self._lock:   # the group is taken once the lock is ours: late arrivals join it
+                        group, self._grouped = self._grouped, []
+                        statements = [(sql, params) for sql, params, _ in group]
+                        outcomes = await _call(self._writer, _insert_group, statements)
+                except Exception as exc:
+                    for _, _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                except BaseException:   # cancelled (shutting down): so are the calls still waiting
+                    for _, _, done in group:
+                        done.cancel()
+                    raise
+                for (_, _, done), outcome in zip(group, outcomes, strict=True):
+                    if done.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        done.set_exception(outcome)
+                    else:
+                        done.set_result(outcome)
+        finally:
+            self._group_writer = None
+            for _, _, done in self._grouped:   # only left when cancelled
+                done.cancel()
+            self._grouped = []
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         row: Row | None = await _call(self._reader, _fetchone, sql, params)
         return row
@@ -179,6 +239,13 @@ def _executemany(conn: sqlite3.Connection, sql: str, rows: Iterable[Params]) -> 
     return conn.total_changes - before
 
 
+def _executemany_batches(conn: sqlite3.Connection, batches: Sequence[tuple[str, Sequence[Params]]]) -> int:
+    before = conn.total_changes
+    for sql, rows in batches:
+        conn.executemany(sql, rows).close()
+    return conn.total_changes - before
+
+
 def _fetchone(conn: sqlite3.Connection, sql: str, params: Params) -> Any:
     cur = conn.execute(sql, params)
     try:
@@ -205,6 +272,29 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., _T], *args: Any)
         raise
     conn.execute("COMMIT")
     return result
+
+
+def _insert_group(conn: sqlite3.Connection, statements: list[tuple[str, Params]]) -> list[int | Exception | None]:
+    """BEGIN IMMEDIATE; each INSERT (its rowid, None if nothing was inserted, or the error it raised); COMMIT.
+
+    A failing statement is undone by SQLite alone (statement rollback) and reported for its caller only; if
+    the transaction itself was lost (I/O error, disk full), or COMMIT fails, the whole group raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    outcomes: list[int | Exception | None] = []
+    try:
+        for sql, params in statements:
+            try:
+                outcomes.append(_insert(conn, sql, params))
+            except sqlite3.Error as exc:
+                if not conn.in_transaction:
+                    raise
+                outcomes.append(exc)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

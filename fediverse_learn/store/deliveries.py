@@ -58,22 +58,20 @@ async def claim_deliveries(db: Database, now: float, lease: float, limit: int,
     skip = list(skip_hosts)
     placeholders = ",".join("?" * len(skip))
     not_skipped = f" AND host NOT IN ({placeholders})" if skip else ""
-    async with db.transaction() as tx:
-        rows = await tx.fetchall(
-            "SELECT id, activity_uri, actor_id, inbox_url, host, body, attempts FROM deliveries"
-            " WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
-            " AND host NOT IN (SELECT host FROM hosts WHERE unavailable = 1)"
-            f"{not_skipped} ORDER BY next_attempt_at, id LIMIT ?",
-            (now, now, *skip, limit),
-        )
-        if rows:
-            await tx.executemany(
-                "UPDATE deliveries SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
-                [(now + lease, r["id"]) for r in rows],
-            )
+    # One statement, one transaction, one call on the writer's thread: lease the due rows and return them.
+    rows = await db.execute_returning(
+        "UPDATE deliveries SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+        " SELECT id FROM deliveries"
+        " WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+        " AND host NOT IN (SELECT host FROM hosts WHERE unavailable = 1)"
+        f"{not_skipped} ORDER BY next_attempt_at, id LIMIT ?)"
+        " RETURNING id, activity_uri, actor_id, inbox_url, host, body, attempts, next_attempt_at",
+        (now + lease, now, now, *skip, limit),
+    )
+    rows.sort(key=lambda r: (r["next_attempt_at"], r["id"]))   # RETURNING has no order: the claim order
     return [
         Delivery(id=r["id"], activity_uri=r["activity_uri"], actor_id=r["actor_id"], inbox_url=r["inbox_url"],
-                 host=r["host"], body=bytes(r["body"]), attempts=r["attempts"] + 1)
+                 host=r["host"], body=bytes(r["body"]), attempts=r["attempts"])   # attempts: already counted
         for r in rows
     ]
 
@@ -106,9 +104,8 @@ async def settle_deliveries(db: Database, settlements: Sequence[Settlement]) -> 
     for s in settlements:
         by_outcome.setdefault(s.outcome, []).append(
             {"id": s.delivery_id, "error": s.error[:2000], "at": s.next_attempt_at})
-    async with db.transaction() as tx:
-        for outcome, params in by_outcome.items():   # one executemany per kind of outcome
-            await tx.executemany(_SETTLE_SQL[outcome], params)
+    # one transaction, one call on the writer's thread: one executemany per kind of outcome
+    await db.executemany_batches([(_SETTLE_SQL[outcome], params) for outcome, params in by_outcome.items()])
 
 
 async def finish_delivery(db: Database, delivery_id: int) -> None:

@@ -16,7 +16,9 @@ __all__ = [
     "get_follow_by_activity",
     "list_followers",
     "list_following",
+    "notified_followers",
     "set_follow",
+    "set_follow_options",
 ]
 
 
@@ -94,3 +96,20 @@ async def follower_inboxes(db: Database | Transaction, actor_uri: str) -> list[s
         " WHERE f.followee_uri = ? AND f.state = 'accepted' AND r.gone_at IS NULL ORDER BY inbox",
         (actor_uri,))
     return [r["inbox"] for r in rows]
+
+
+async def set_follow_options(db: Database, follower_uri: str, followee_uri: str, *, notify: bool | None = None,
+                             reblogs: bool | None = None) -> None:
+    """A member's options for a follow (made or requested); None leaves one as it is."""
+    await db.execute(
+        "UPDATE follows SET notify = coalesce(?, notify), show_reblogs = coalesce(?, show_reblogs)"
+        " WHERE follower_uri = ? AND followee_uri = ?",
+        (None if notify is None else int(notify), None if reblogs is None else int(reblogs), follower_uri,
+         followee_uri))
+
+
+async def notified_followers(db: Database, author_uri: str) -> list[str]:
+    """Followers (accepted) who asked to be told of each new post of `author_uri`."""
+    rows = await db.fetchall("SELECT follower_uri FROM follows WHERE followee_uri = ? AND state = 'accepted'"
+                             " AND notify = 1", (author_uri,))
+    return [str(r["follower_uri"]) for r in rows]

@@ -39,8 +39,8 @@ async def enqueue_incoming(
 ) -> bool:
     """Store a verified activity; False if this activity id was already received (redelivery).
 
-    Committed (one transaction, synchronous = FULL) when it returns."""
-    return await db.insert(_INSERT, (activity_id, actor_uri, recipient, body, now, now)) is not None
+    Committed (synchronous = FULL) when it returns; concurrent enqueues share a transaction (group commit)."""
+    return await db.insert_grouped(_INSERT, (activity_id, actor_uri, recipient, body, now, now)) is not None
 
 
 async def enqueue_incoming_tx(

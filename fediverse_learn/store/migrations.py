@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fediverse_learn.store import schema_v2, schema_v3, schema_v4, schema_v5
+from fediverse_learn.store import schema_v2, schema_v3, schema_v4, schema_v5, schema_v6
 
 __all__ = ["MIGRATIONS"]
 
@@ -214,4 +214,6 @@ CREATE TABLE moves (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, schema_v2.SQL, schema_v3.SQL, schema_v4.SQL, schema_v5.SQL)
+MIGRATIONS: tuple[str, ...] = (
+    _V1, schema_v2.SQL, schema_v3.SQL, schema_v4.SQL, schema_v5.SQL, schema_v6.SQL,
+)

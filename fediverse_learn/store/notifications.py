@@ -11,6 +11,7 @@ from fediverse_learn.store.db import Database, Transaction
 
 __all__ = [
     "NOTIFICATION_TYPES",
+    "REPLACED_TYPES",
     "Notification",
     "add_notification",
     "boosters",
@@ -19,9 +20,11 @@ __all__ = [
     "get_notification",
     "mutes_notifications",
     "notification_page",
+    "withdraw_notifications",
 ]
 
 NOTIFICATION_TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update")
+REPLACED_TYPES = ("update",)   # a new one replaces the earlier ones of the same status; others are told once
 
 _COLUMNS = "id, actor_id, type, from_uri, object_uri, activity_uri, created_at"
 
@@ -45,13 +48,30 @@ def _row(row: Any) -> Notification:
 
 async def add_notification(db: Database | Transaction, *, notification_id: int, actor_id: int, type: str,
                            from_uri: str, object_uri: str | None, activity_uri: str | None, now: float) -> bool:
-    """Record a notification once: False if the same (member, type, from, status) exists (even dismissed)."""
+    """Record a notification once: False if the same (member, type, from, status) exists (even dismissed).
+    An `update` instead replaces the member's earlier ones of the same status, as Mastodon's
+    LocalNotificationWorker does, so that each edit is told."""
+    if type in REPLACED_TYPES:
+        if isinstance(db, Database):
+            async with db.transaction() as tx:
+                return await _replace(tx, notification_id, actor_id, type, from_uri, object_uri, activity_uri, now)
+        return await _replace(db, notification_id, actor_id, type, from_uri, object_uri, activity_uri, now)
     sql = ("INSERT INTO notifications (id, actor_id, type, from_uri, object_uri, activity_uri, created_at)"
            " SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM notifications WHERE actor_id = ?"
            " AND type = ? AND from_uri = ? AND object_uri IS ?)")
     params = (notification_id, actor_id, type, from_uri, object_uri, activity_uri, now, actor_id, type, from_uri,
               object_uri)
     return await db.execute(sql, params) > 0
+
+
+async def _replace(tx: Transaction, notification_id: int, actor_id: int, type: str, from_uri: str,
+                   object_uri: str | None, activity_uri: str | None, now: float) -> bool:
+    await tx.execute("DELETE FROM notifications WHERE actor_id = ? AND type = ? AND object_uri IS ?",
+                     (actor_id, type, object_uri))
+    await tx.execute("INSERT INTO notifications (id, actor_id, type, from_uri, object_uri, activity_uri, created_at)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (notification_id, actor_id, type, from_uri, object_uri, activity_uri, now))
+    return True
 
 
 async def notification_page(db: Database, actor_id: int, page: Page, *, types: Sequence[str] = (),
@@ -95,7 +115,16 @@ async def mutes_notifications(db: Database, actor_id: int, target_uri: str, now:
 
 
 async def boosters(db: Database, object_uri: str) -> list[str]:
-    """Who boosted a note (to tell them of its edits)."""
-    rows = await db.fetchall("SELECT actor_uri FROM reactions WHERE object_uri = ? AND kind = 'announce'",
+    """Who boosted a note (to tell them of its edits), in the order they did."""
+    rows = await db.fetchall("SELECT actor_uri FROM reactions WHERE object_uri = ? AND kind = 'announce' ORDER BY id",
                              (object_uri,))
     return [str(r["actor_uri"]) for r in rows]
+
+
+async def withdraw_notifications(tx: Transaction, from_uri: str, activity_uri: str, *, type: str | None = None,
+                                 object_uri: str | None = None) -> int:
+    """An undone Follow, Like or Announce takes back what it caused, as Mastodon's notifications go with their
+    activity: by the undone activity's id, or else by (type, status) for servers whose Undo has a fresh id."""
+    return await tx.execute(
+        "DELETE FROM notifications WHERE from_uri = ? AND (activity_uri = ? OR (type = ? AND object_uri = ?))",
+        (from_uri, activity_uri, type, object_uri))

@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from fediverse_learn.api.errors import ApiError
+from fediverse_learn.api.limits import SIGN_UP, client_address, enforce
 from fediverse_learn.errors import InvalidName, NameTaken, ValidationError
 from fediverse_learn.registrations import register
 from fediverse_learn.services import Services
@@ -53,6 +55,11 @@ def signup_routes(services: Services) -> list[Route]:
             return HTMLResponse(page("Sign-up", "<h1>Sign-ups are closed</h1>"), status_code=404)
         if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
             return HTMLResponse(page("Sign-up", "<h1>Too large</h1>"), status_code=413)
+        try:   # the same per-address limit as the sign-up API: bots may not mass-create accounts
+            await enforce(services, SIGN_UP, client_address(request))
+        except ApiError as exc:
+            return HTMLResponse(page("Sign-up", "<h1>Too many sign-ups from your address; try again later</h1>"),
+                                status_code=exc.status, headers=exc.headers)
         form = await request.form(max_files=0, max_fields=10)
         name = str(form.get("username") or "")
         password = str(form.get("password") or "")

@@ -25,6 +25,7 @@ from fediverse_learn.communities import (
     title_from_content,
 )
 from fediverse_learn.errors import DomainBlocked, FetchError, ValidationError
+from fediverse_learn.events import publish_delete
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor_by_id
 from fediverse_learn.store.communities import (
@@ -38,6 +39,7 @@ from fediverse_learn.store.communities import (
 )
 from fediverse_learn.store.follows import get_follow
 from fediverse_learn.store.objects import StoredNote, get_note, is_tombstoned, tombstone
+from fediverse_learn.store.reactions import add_reaction
 from fediverse_learn.store.threads import set_thread_fields, thread_top
 from fediverse_learn.vocab import has_type, host_of, http_url, id_of, same_origin
 from inbox.backfill import fetch_ancestors
@@ -237,6 +239,11 @@ async def _adopt_thread(services: Services, incoming: Incoming, note: StoredNote
         await set_thread_fields(tx, note.uri, audience=announcer,
                                 context=context if context and same_origin(context, announcer) else None,
                                 name=title)
+        if note.in_reply_to_uri is None and note.visibility in ("public", "unlisted"):
+            # a new thread shared by the community: its boost (Mastodon's reblog), for its members' home
+            # timelines and its account page, as the Announce(Note) sent to Mastodon-style servers would be
+            await add_reaction(tx, "announce", announcer, note.uri, str(incoming.activity["id"]),
+                               services.clock.time())
 
 
 async def handle_announced_removal(services: Services, incoming: Incoming) -> None:
@@ -257,4 +264,5 @@ async def handle_announced_removal(services: Services, incoming: Incoming) -> No
         return
     async with services.db.transaction() as tx:
         await tombstone(tx, note.uri, services.clock.time())
+    publish_delete(services, note)
     log.info("%s removed %s", incoming.actor_uri, note.uri)

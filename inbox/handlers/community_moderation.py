@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fediverse_learn.communities import Target, classify_target
+from fediverse_learn.events import publish_delete
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor_by_id
 from fediverse_learn.store.communities import (
@@ -198,6 +199,8 @@ async def _remove_post(services: Services, incoming: Incoming, note_uri: str) ->
             await tombstone(tx, note_uri, services.clock.time())
 
     await _moderated(services, community, incoming, remove, take_back=note_uri)
+    if not note.is_local:
+        publish_delete(services, note)
     return True
 
 

@@ -9,7 +9,8 @@ from fediverse_learn.errors import ValidationError
 from fediverse_learn.events import event_bus
 from fediverse_learn.registrations import direct_message_refused, reply_accepted
 from fediverse_learn.services import Services
-from fediverse_learn.store.objects import get_note
+from fediverse_learn.store.follows import notified_followers
+from fediverse_learn.store.objects import StoredNote, get_note
 from fediverse_learn.vocab import has_type, same_origin
 from inbox.handlers.common import (
     activity_id,
@@ -65,4 +66,19 @@ async def handle_create(services: Services, incoming: Incoming) -> None:
     if current is not None and current.deleted_at is None and current.author_uri == incoming.actor_uri:
         for href in {str(t["href"]) for t in current.tags if t.get("type") == "Mention" and t.get("href")}:
             await notify_uri(services, href, "mention", current.author_uri, current.uri, activity_id(incoming))
+        if stored is not None or current.is_local:
+            await _notify_subscribers(services, current, activity_id(incoming))
     await share_with_communities(services, incoming, resolved.note.uri)
+
+
+async def _notify_subscribers(services: Services, note: StoredNote, activity_uri: str | None) -> None:
+    """A `status` notification to each follower who asked for one (Mastodon's follow `notify`): for a new
+    post or a reply to oneself, not for a direct message (its recipients have a mention)."""
+    if note.visibility == "direct":
+        return
+    if note.in_reply_to_uri is not None:
+        parent = await get_note(services.db, note.in_reply_to_uri)
+        if parent is None or parent.author_uri != note.author_uri:
+            return
+    for follower in await notified_followers(services.db, note.author_uri):
+        await notify_uri(services, follower, "status", note.author_uri, note.uri, activity_uri)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fediverse_learn.events import event_bus
+from fediverse_learn.events import publish_delete
 from fediverse_learn.services import Services
 from fediverse_learn.store.departures import remove_traces_of
 from fediverse_learn.store.objects import get_note, is_tombstoned, record_early_undo, tombstone
@@ -44,7 +44,7 @@ async def handle_delete(services: Services, incoming: Incoming) -> None:
             raise Reject(f"{incoming.actor_uri} may not delete {uri}, which belongs to {stored.author_uri}")
         await tombstone(tx, uri, now)
     log.info("deleted %s", uri)
-    event_bus(services).publish("delete", id=stored.id)
+    publish_delete(services, stored)
     await announce_author_delete(services, incoming, uri)
 
 

@@ -77,7 +77,8 @@ async def handle_announce(services: Services, incoming: Incoming) -> None:
         if stored is None or stored.deleted_at is not None or not _boostable(stored, incoming.actor_uri):
             log.info("Announce %s of %s, which may not be boosted: ignored", announce_id, uri)
             return
-        await add_reaction(tx, "announce", incoming.actor_uri, uri, announce_id, now)
+        await add_reaction(tx, "announce", incoming.actor_uri, uri, announce_id, now,
+                           status_id=services.ids.next(now))
     await notify_author(services, stored, "reblog", incoming.actor_uri, announce_id)
 
 

@@ -8,6 +8,7 @@ from fediverse_learn.services import Services
 from fediverse_learn.store.blocks import remove_block, remove_block_by_activity
 from fediverse_learn.store.db import Transaction
 from fediverse_learn.store.follows import delete_follow, get_follow, list_following
+from fediverse_learn.store.notifications import withdraw_notifications
 from fediverse_learn.store.objects import record_early_undo
 from fediverse_learn.store.reactions import remove_reaction, remove_reaction_by_activity
 from fediverse_learn.vocab import http_url, id_of, types_of
@@ -32,6 +33,7 @@ async def handle_undo(services: Services, incoming: Incoming) -> None:
     target = http_url(id_of(obj.get("object"))) if obj is not None else None
     now = services.clock.time()
     async with services.db.transaction() as tx:
+        kind: str | None = None
         if "Follow" in kinds:
             done = await _undo_follow(tx, actor, target_id, target)
         elif kind := next((_REACTIONS[k] for k in kinds if k in _REACTIONS), None):
@@ -43,7 +45,10 @@ async def handle_undo(services: Services, incoming: Incoming) -> None:
         else:
             log.info("Undo of a %s: ignored", "/".join(kinds)[:40])
             return
-        if not done:
+        if done:
+            notified = {"like": "favourite", "announce": "reblog"}.get(kind or "") if "Follow" not in kinds else None
+            await withdraw_notifications(tx, actor, target_id, type=notified, object_uri=target)
+        else:
             # Nothing to undo yet: if the activity arrives late, it is dropped (SECURITY.md c.4).
             await record_early_undo(tx, target_id, actor, now)
             log.info("Undo of %s by %s before it arrived: remembered", target_id, actor)

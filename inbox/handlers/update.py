@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 
 from fediverse_learn.converters import ACTOR_TYPES, NOTE_TYPES
+from fediverse_learn.events import tell_of_edit
 from fediverse_learn.services import Services
-from fediverse_learn.store.objects import get_note, is_tombstoned, save_note
+from fediverse_learn.store.api_statuses import save_edit
+from fediverse_learn.store.objects import StoredNote, get_note, is_tombstoned, save_note
 from fediverse_learn.vocab import has_type
 from inbox.handlers.common import (
     ResolvedNote,
+    activity_id,
     embedded_object,
     fetch_note,
     note_from_document,
@@ -17,7 +20,6 @@ from inbox.handlers.common import (
     stored_note,
 )
 from inbox.handlers.community import relay_to_communities
-from inbox.handlers.notify import notify_boosters
 from inbox.incoming import Incoming, Reject
 
 __all__ = ["apply_edit", "handle_update", "handle_update_actor", "handle_update_note"]
@@ -63,12 +65,19 @@ async def handle_update_note(services: Services, incoming: Incoming) -> None:
         resolved = await note_from_document(services, obj, incoming.actor_uri)
     else:
         resolved = await fetch_note(services, uri, incoming.actor_uri)
-    if resolved is not None and await apply_edit(services, resolved):
+    if resolved is not None and await apply_edit(services, resolved, activity_id(incoming)):
         await relay_to_communities(services, incoming, uri)
 
 
-async def apply_edit(services: Services, resolved: ResolvedNote) -> bool:
-    """Store a newer version of a note its author edited; False if stale, not an edit, or not stored."""
+def _significant(before: StoredNote, after: StoredNote) -> bool:
+    """Whether an edit changed what readers see (Mastodon's `significant_changes?`): only those are told."""
+    return any(getattr(before, f) != getattr(after, f) for f in ("content_html", "summary", "sensitive", "language",
+                                                                  "name"))
+
+
+async def apply_edit(services: Services, resolved: ResolvedNote, activity_uri: str | None = None) -> bool:
+    """Store a newer version of a note its author edited; False if stale, not an edit, or not stored.
+    A significant edit is streamed and told to local boosters (and to members it newly mentions)."""
     note = resolved.note
     if note.updated is None:
         log.info("Update of %s without `updated`: not an edit, ignored", note.uri)
@@ -86,7 +95,11 @@ async def apply_edit(services: Services, resolved: ResolvedNote) -> bool:
         if current.updated is not None and edited_at <= current.updated:
             log.info("Update of %s is not newer than the stored version: ignored", note.uri)
             return False
-        await save_note(tx, stored_note(note, note_id=current.id, visibility=current.visibility, now=now))
+        edited = stored_note(note, note_id=current.id, visibility=current.visibility, now=now)
+        if _significant(current, edited):
+            await save_edit(tx, current)    # the version replaced, for the status's history
+        await save_note(tx, edited)
     log.info("applied edit of %s", note.uri)
-    await notify_boosters(services, note.uri, current.author_uri)
+    if _significant(current, edited):
+        await tell_of_edit(services, current, edited, activity_uri)
     return True

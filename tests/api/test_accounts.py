@@ -135,3 +135,50 @@ async def test_follow_a_remote_account_and_see_its_posts(federation: Federation)
     await federation.settle()
     home = await _get(a, "/api/v1/timelines/home", token)
     assert [s["account"]["acct"] for s in home] == ["bea@b.test"] and "hello from b" in home[0]["content"]
+
+
+async def test_follow_options_notify_and_reblogs(federation: Federation) -> None:
+    # Given ada on a.test, bea on b.test, and cy on a.test whose note bea will boost
+    a, token = await _setup(federation)
+    cy_actor = await a.add_member("cy")
+    b = await federation.add("b.test")
+    await b.add_member("bea")
+    await a.services.resolver.actor_by_handle("bea@b.test")
+    bea_id = (await _get(a, "/api/v1/accounts/lookup", acct="bea@b.test"))["id"]
+    # When ada follows bea asking to be told of her posts, and cy without her boosts
+    asked = await a.client.post(f"/api/v1/accounts/{bea_id}/follow", data={"notify": "true"}, headers=bearer(token))
+    assert asked.status_code == 200 and asked.json()["requested"] is True and asked.json()["notifying"] is True
+    plain = await a.client.post(f"/api/v1/accounts/{cy_actor.id}/follow", data={"reblogs": "false"},
+                                headers=bearer(token))
+    assert plain.json()["following"] is True and plain.json()["showing_reblogs"] is False
+    assert plain.json()["notifying"] is False
+    await federation.settle()
+    relation = (await _get(a, "/api/v1/accounts/relationships", token, id=bea_id))[0]
+    assert relation["following"] is True and relation["notifying"] is True and relation["showing_reblogs"] is True
+    # Then bea's post and her reply to herself notify ada (type `status`), her reply to someone else does not
+    bea = await token_with(b, "bea", "write")
+    first = (await b.client.post("/api/v1/statuses", data={"status": "a new post"}, headers=bearer(bea))).json()
+    await b.client.post("/api/v1/statuses", data={"status": "more", "in_reply_to_id": first["id"]},
+                        headers=bearer(bea))
+    await federation.settle()
+    statuses = [n for n in await _get(a, "/api/v1/notifications", token) if n["type"] == "status"]
+    assert [n["status"]["content"] for n in statuses] == ["<p>more</p>", "<p>a new post</p>"]
+    assert {n["account"]["acct"] for n in statuses} == {"bea@b.test"}
+    # And a follow again with notify=false changes the option only: no new Follow is sent
+    sent = len(federation.network.sent_to("b.test"))
+    again = await a.client.post(f"/api/v1/accounts/{bea_id}/follow", data={"notify": "false"}, headers=bearer(token))
+    assert again.json()["following"] is True and again.json()["notifying"] is False
+    await federation.settle()
+    assert len(federation.network.sent_to("b.test")) == sent
+    # And cy's boost of a note stays out of ada's home (reblogs=false), while cy's own posts show
+    cy = await token_with(a, "cy", "read write")
+    dee = await a.add_member("dee")
+    dee_token = await token_with(a, "dee", "write")
+    dees = (await a.client.post("/api/v1/statuses", data={"status": "by dee"}, headers=bearer(dee_token))).json()
+    assert dee.name == "dee"
+    await a.client.post(f"/api/v1/statuses/{dees['id']}/reblog", headers=bearer(cy))
+    await a.client.post("/api/v1/statuses", data={"status": "by cy"}, headers=bearer(cy))
+    await federation.settle()
+    home = await _get(a, "/api/v1/timelines/home", token)
+    assert [(s["account"]["acct"], s["reblog"] is not None) for s in home][:1] == [("cy", False)]
+    assert all(s["reblog"] is None for s in home)

@@ -268,3 +268,18 @@ async def test_sign_in_attempts_are_rate_limited(federation: Federation) -> None
     retry = await a.client.post("/oauth/authorize", data={**form_fields(page.text), "username": "ada",
                                                           "password": PASSWORD})
     assert retry.status_code == 200
+
+
+async def test_password_grant_attempts_are_rate_limited_with_their_own_headers(federation: Federation) -> None:
+    a = await _instance(federation)
+    app = await register_app(a)
+    a.services.config = dataclasses.replace(a.services.config, oauth=OAuthConfig(password_grant=True))
+    data = {"grant_type": "password", "username": "ada", "password": "guessing", "client_id": app["client_id"],
+            "client_secret": app["client_secret"], "scope": "read"}
+    for _ in range(25):
+        assert (await a.client.post("/oauth/token", data=data)).status_code == 400
+    refused = await a.client.post("/oauth/token", data={**data, "password": PASSWORD})
+    # The sign-in limit (25 per address), not the address's 300 writes, is what the headers show
+    assert refused.status_code == 429 and refused.json() == {"error": "Too many requests"}
+    assert refused.headers["x-ratelimit-limit"] == "25" and refused.headers["x-ratelimit-remaining"] == "0"
+    assert int(refused.headers["retry-after"]) > 0

@@ -1,5 +1,6 @@
 """Streaming over WebSocket (driven as raw ASGI): user stream notifications and home updates, public and hashtag
-streams, subscribe messages, delete events, auth failures."""
+streams, subscribe messages, `update`, `status.update` and `delete` events of local, C2S and remote posts,
+`notification` events of every type from local and remote actors, auth failures."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from urllib.parse import urlencode
 
 import orjson
 
+from fediverse_learn.store.objects import get_note
 from tests.api.support import bearer, token_with
 from tests.support.instances import Federation, Instance
+from tests.support.remote import PUBLIC, remote_actor
 
 
 class Socket:
@@ -143,3 +146,194 @@ async def test_auth_failures(federation: Federation) -> None:
     assert accepted["type"] == "websocket.accept"
     await by_protocol.close()
     assert (await a.client.get("/api/v1/streaming/health")).text == "OK"
+
+
+async def _edit(a: Instance, token: str, status_id: str, text: str) -> dict[str, Any]:
+    response = await a.client.put(f"/api/v1/statuses/{status_id}", data={"status": text}, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def test_local_edits_and_deletions_reach_user_public_and_hashtag_streams(federation: Federation) -> None:
+    # Given ada following bob, listening to her user stream, the local public stream and #maths
+    a = await federation.add("a.test")
+    await a.add_member("ada")
+    bob = await a.add_member("bob")
+    ada, bob_token = await token_with(a, "ada", "read write follow"), await token_with(a, "bob", "read write")
+    await a.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(ada))
+    await federation.settle()
+    sockets = {("user",): Socket(a, stream="user", access_token=ada),
+               ("public:local",): Socket(a, stream="public:local", access_token=ada),
+               ("hashtag", "maths"): Socket(a, stream="hashtag", tag="maths", access_token=ada)}
+    for socket in sockets.values():
+        assert (await socket.connect())["type"] == "websocket.accept"
+    # When bob posts about #maths
+    status = await _post(a, bob_token, "about #maths")
+    for stream, socket in sockets.items():
+        event = await socket.event()
+        assert (event["stream"], event["event"]) == (list(stream), "update")
+    # And edits it
+    await _edit(a, bob_token, status["id"], "more about #maths")
+    # Then each stream has a `status.update` with the edited status
+    for stream, socket in sockets.items():
+        event = await socket.event()
+        assert (event["stream"], event["event"]) == (list(stream), "status.update")
+        edited = orjson.loads(event["payload"])
+        assert edited["id"] == status["id"] and "more about" in edited["content"] and edited["edited_at"]
+    # When he deletes it, then each stream has a `delete` with the status id as the payload
+    await a.client.delete(f"/api/v1/statuses/{status['id']}", headers=bearer(bob_token))
+    for stream, socket in sockets.items():
+        assert await socket.event() == {"stream": list(stream), "event": "delete", "payload": status["id"]}
+    for socket in sockets.values():
+        await socket.close()
+
+
+async def test_private_edits_stay_off_public_streams(federation: Federation) -> None:
+    # Given ada following bob, listening to her user stream and the public stream
+    a = await federation.add("a.test")
+    await a.add_member("ada")
+    bob = await a.add_member("bob")
+    ada, bob_token = await token_with(a, "ada", "read write follow"), await token_with(a, "bob", "read write")
+    await a.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(ada))
+    await federation.settle()
+    user, public = Socket(a, stream="user", access_token=ada), Socket(a, stream="public", access_token=ada)
+    await user.connect()
+    await public.connect()
+    # When bob edits and deletes a followers-only note, then posts a public one
+    quiet = await _post(a, bob_token, "for followers", visibility="private")
+    assert (await user.event())["event"] == "update"
+    await _edit(a, bob_token, quiet["id"], "still for followers")
+    assert (await user.event())["event"] == "status.update"
+    await a.client.delete(f"/api/v1/statuses/{quiet['id']}", headers=bearer(bob_token))
+    assert await user.event() == {"stream": ["user"], "event": "delete", "payload": quiet["id"]}
+    loud = await _post(a, bob_token, "for everyone")
+    # Then the public stream only ever had the public one
+    event = await public.event()
+    assert event["event"] == "update" and orjson.loads(event["payload"])["id"] == loud["id"]
+    await user.close()
+    await public.close()
+
+
+async def test_c2s_posts_edits_and_deletions_stream(federation: Federation) -> None:
+    a = await federation.add("a.test")
+    await a.add_member("ada")
+    ada = await token_with(a, "ada", "read write")
+    socket = Socket(a, stream="public:local", access_token=ada)
+    await socket.connect()
+    # When ada creates, updates and deletes a note through her outbox
+    created = await a.client.post("/users/ada/outbox", headers=bearer(ada), json={
+        "type": "Note", "to": [PUBLIC], "content": "<p>via C2S</p>"})
+    assert created.status_code == 201, created.text
+    uri = created.json()["object"]["id"]
+    first = await socket.event()
+    status_id = orjson.loads(first["payload"])["id"]
+    assert first["event"] == "update" and orjson.loads(first["payload"])["uri"] == uri
+    await a.client.post("/users/ada/outbox", headers=bearer(ada), json={
+        "type": "Update", "object": {"id": uri, "type": "Note", "content": "<p>changed via C2S</p>"}})
+    edited = await socket.event()
+    assert edited["event"] == "status.update" and "changed" in orjson.loads(edited["payload"])["content"]
+    await a.client.post("/users/ada/outbox", headers=bearer(ada), json={"type": "Delete", "object": uri})
+    # Then the stream had each, in Mastodon's shapes
+    assert await socket.event() == {"stream": ["public:local"], "event": "delete", "payload": status_id}
+    await socket.close()
+
+
+async def test_remote_edits_and_deletions_stream(federation: Federation) -> None:
+    # Given ada listening to the public stream, #maths and her notifications
+    a = await federation.add("a.test")
+    await a.add_member("ada")
+    ada = await token_with(a, "ada", "read write")
+    ada_uri = a.services.uris.actor("ada")
+    sockets = {("public",): Socket(a, stream="public", access_token=ada),
+               ("hashtag", "maths"): Socket(a, stream="hashtag", tag="maths", access_token=ada)}
+    mine = Socket(a, stream="user:notification", access_token=ada)
+    for socket in (*sockets.values(), mine):
+        await socket.connect()
+    # When zed, on a Mastodon server, posts about #maths mentioning ada
+    zed = remote_actor(federation, "mastodon.test", "zed")
+    tags = [{"type": "Hashtag", "name": "#maths", "href": "https://mastodon.test/tags/maths"},
+            {"type": "Mention", "href": ada_uri, "name": "@ada@a.test"}]
+    note = zed.note("<p>about #maths, @ada</p>", cc=[zed.followers, ada_uri], tag=tags)
+    await zed.post(federation.network, f"{a.base}/inbox", zed.create(note))
+    await federation.settle()
+    for stream, socket in sockets.items():
+        event = await socket.event()
+        assert (event["stream"], event["event"]) == (list(stream), "update")
+    status_id = orjson.loads(event["payload"])["id"]
+    mention = await mine.event()
+    assert mention["event"] == "notification" and orjson.loads(mention["payload"])["type"] == "mention"
+    # And edits it
+    update = zed.activity("Update", {**note, "content": "<p>more about #maths, @ada</p>",
+                                     "updated": "2024-05-02T15:00:00Z"}, to=note["to"], cc=note["cc"])
+    await zed.post(federation.network, f"{a.base}/inbox", update)
+    await federation.settle()
+    # Then every stream, her notifications one too (she is mentioned), has the edit
+    for stream, socket in [*sockets.items(), (("user:notification",), mine)]:
+        event = await socket.event()
+        assert (event["stream"], event["event"]) == (list(stream), "status.update")
+        assert orjson.loads(event["payload"])["id"] == status_id
+    # When zed deletes it, then the public and hashtag streams have the deletion
+    delete = zed.activity("Delete", {"id": note["id"], "type": "Tombstone"}, to=[PUBLIC])
+    await zed.post(federation.network, f"{a.base}/inbox", delete)
+    await federation.settle()
+    for stream, socket in sockets.items():
+        assert await socket.event() == {"stream": list(stream), "event": "delete", "payload": status_id}
+    for socket in (*sockets.values(), mine):
+        await socket.close()
+
+
+async def test_every_notification_type_streams(federation: Federation) -> None:
+    # Given ada's and bob's notes; ada boosted bob's; ann approves followers by hand
+    a = await federation.add("a.test")
+    ada_actor = await a.add_member("ada")
+    ann_actor = await a.add_member("ann", manually_approves_followers=True)
+    await a.add_member("bob")
+    ada, ann = await token_with(a, "ada", "read write follow"), await token_with(a, "ann", "read")
+    bob = await token_with(a, "bob", "read write follow")
+    ada_uri, ann_uri = a.services.uris.actor("ada"), a.services.uris.actor("ann")
+    mine, bobs = await _post(a, ada, "ada's note"), await _post(a, bob, "bob's note")
+    await a.client.post(f"/api/v1/statuses/{bobs['id']}/reblog", headers=bearer(ada))
+    zed = remote_actor(federation, "mastodon.test", "zed")
+    zeds = zed.note("<p>zed's note</p>")
+    await zed.post(federation.network, f"{a.base}/inbox", zed.create(zeds))
+    await federation.settle()
+    zeds_stored = await get_note(a.services.db, zeds["id"])
+    assert zeds_stored is not None
+    await a.client.post(f"/api/v1/statuses/{zeds_stored.id}/reblog", headers=bearer(ada))
+    await federation.settle()
+    ada_socket = Socket(a, stream="user:notification", access_token=ada)
+    ann_socket = Socket(a, stream="user", access_token=ann)
+    await ada_socket.connect()
+    await ann_socket.connect()
+    # When bob, locally, follows ada and ann, likes and boosts ada's note, mentions her and edits his boosted note
+    for path in (f"accounts/{ada_actor.id}/follow", f"accounts/{ann_actor.id}/follow",
+                 f"statuses/{mine['id']}/favourite", f"statuses/{mine['id']}/reblog"):
+        assert (await a.client.post(f"/api/v1/{path}", headers=bearer(bob))).status_code == 200
+    await _post(a, bob, "hi @ada")
+    await _edit(a, bob, bobs["id"], "bob's edited note")
+    await federation.settle()
+    # And zed, remotely, does the same
+    ada_note_uri = (await a.client.get(f"/api/v1/statuses/{mine['id']}")).json()["uri"]
+    mention = zed.note("<p>hi @ada</p>", cc=[zed.followers, ada_uri],
+                       tag=[{"type": "Mention", "href": ada_uri, "name": "@ada@a.test"}])
+    for activity in (zed.follow(ada_uri), zed.follow(ann_uri), zed.activity("Like", ada_note_uri),
+                     zed.activity("Announce", ada_note_uri, to=[PUBLIC], cc=[ada_uri]), zed.create(mention),
+                     zed.activity("Update", {**zeds, "content": "<p>zed's edited note</p>",
+                                             "updated": "2024-05-02T15:00:00Z"}, to=zeds["to"], cc=zeds["cc"])):
+        await zed.post(federation.network, f"{a.base}/inbox", activity)
+    await federation.settle()
+    # Then each reached the member's stream as a `notification` with the Notification as its payload
+    told: dict[str, list[tuple[str, str]]] = {"ada": [], "ann": []}
+    for name, socket, count in (("ada", ada_socket, 10), ("ann", ann_socket, 2)):
+        for _ in range(count):
+            event = await socket.event()
+            assert event["event"] == "notification" and event["stream"] == [
+                "user:notification" if name == "ada" else "user"]
+            payload = orjson.loads(event["payload"])
+            told[name].append((payload["type"], payload["account"]["acct"]))
+    kinds = ["favourite", "follow", "mention", "reblog", "update"]
+    assert sorted(told["ada"]) == sorted([(k, "bob") for k in kinds] + [(k, "zed@mastodon.test") for k in kinds])
+    assert sorted(told["ann"]) == [("follow_request", "bob"), ("follow_request", "zed@mastodon.test")]
+    await ada_socket.close()
+    await ann_socket.close()

@@ -8,6 +8,7 @@ import httpx
 
 from fediverse_learn.store import actors as actor_store
 from fediverse_learn.store.follows import get_follow
+from fediverse_learn.store.objects import get_note
 from fediverse_learn.vocab import PUBLIC
 from outbox.compose import publish_note
 from tests.support.instances import Federation, Instance
@@ -158,6 +159,11 @@ async def test_update_of_own_note_sets_updated(federation: Federation) -> None:
     assert note["summary"] == "spoiler" and note["sensitive"] is True
     assert note["updated"] == update["object"]["updated"] and note["updated"] > note["published"]
     assert note["to"] == created["object"]["to"]
+    # and the client API's history has both versions, as after an edit through the client API
+    stored = await get_note(a.services.db, note_id)
+    assert stored is not None
+    history = (await a.client.get(f"/api/v1/statuses/{stored.id}/history")).json()
+    assert [h["content"].startswith(v) for h, v in zip(history, ("<p>v1", "<p>v2"), strict=True)] == [True, True]
 
 
 async def test_update_or_delete_of_anothers_note_is_refused(federation: Federation) -> None:

@@ -37,3 +37,22 @@ async def test_signup_without_invite_is_closed_unless_registrations_are_open(fed
     a = await federation.add("a.test")
     assert (await a.client.get("/signup")).status_code == 404
     assert (await a.client.post("/signup", data={"username": "x", "password": "y" * 10})).status_code == 404
+
+
+async def test_signup_page_limits_attempts_per_address(federation: Federation) -> None:
+    # Given an instance with open sign-ups
+    a = await federation.add("a.test")
+    cfg = a.services.config
+    a.services.config = dataclasses.replace(cfg, instance=dataclasses.replace(cfg.instance, registrations="open"))
+    # When one address submits the form more often than the sign-up limit allows
+    answers = [await a.client.post("/signup", data={"username": f"bot_{n}", "password": "correct horse battery",
+                                                    "agreement": "1"}) for n in range(6)]
+    # Then the first five create members and the sixth gets 429 with Mastodon's headers, creating nobody
+    assert [r.status_code for r in answers] == [200] * 5 + [429]
+    assert answers[-1].headers["x-ratelimit-remaining"] == "0" and "retry-after" in answers[-1].headers
+    assert await get_actor(a.services.db, "bot_5") is None
+    # And after the window a new attempt is counted afresh
+    federation.clock.advance(30 * 60)
+    again = await a.client.post("/signup", data={"username": "bot_6", "password": "correct horse battery",
+                                                 "agreement": "1"})
+    assert again.status_code == 200

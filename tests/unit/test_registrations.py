@@ -22,6 +22,7 @@ from fediverse_learn.registrations import (
     import_roster,
     instance_defaults,
     invite_link,
+    new_invite_code,
     register,
     reject_sign_up,
     reply_accepted,
@@ -253,3 +254,10 @@ async def test_replies_follow_the_authors_reply_policy(school: Instance) -> None
     assert await reply_accepted(services, REMOTE, note)
     remote_note = dataclasses.replace(note, local_actor_id=None, author_uri="http://far.test/users/friend")
     assert await reply_accepted(services, "http://far.test/users/anyone", remote_note)
+
+
+def test_invite_codes_never_look_like_a_command_line_option() -> None:
+    codes = {new_invite_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    assert all(len(c) == 16 and not c.startswith("-") and c.replace("-", "").replace("_", "").isalnum()
+               for c in codes)
