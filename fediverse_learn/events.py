@@ -23,6 +23,7 @@ __all__ = [
     "event_bus",
     "mentioned_uris",
     "notify_member",
+    "publish_boost",
     "publish_delete",
     "publish_edit",
     "publish_new",
@@ -34,8 +35,9 @@ QUEUE_SIZE = 200
 
 @dataclass(frozen=True)
 class Event:
-    # "note" (uri): a new status; "edit" (uri): an edited one; "delete" (id, note: the StoredNote as it was
-    # before its deletion, to know whose streams had it); "notification" (actor_id, id)
+    # "note" (uri): a new status; "edit" (uri): an edited one; "boost" (activity_uri): a reblog; "delete" (id,
+    # note: the StoredNote as it was before its deletion, to know whose streams had it); "notification"
+    # (actor_id, id)
     kind: str
     data: dict[str, Any]
 
@@ -79,6 +81,11 @@ def publish_new(services: Services, uri: str) -> None:
 def publish_edit(services: Services, uri: str) -> None:
     """A stored status was edited (streamed as `status.update`)."""
     services.events.publish("edit", uri=uri)
+
+
+def publish_boost(services: Services, activity_uri: str) -> None:
+    """A boost was recorded (streamed as `update` with the reblog to the home streams that show it)."""
+    services.events.publish("boost", activity_uri=activity_uri)
 
 
 def publish_delete(services: Services, note: StoredNote) -> None:

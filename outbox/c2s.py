@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from fediverse_learn.documents import NOTE_CONTEXT
 from fediverse_learn.errors import DomainBlocked, FetchError, NotFound, ValidationError
-from fediverse_learn.events import publish_delete, publish_new, tell_of_edit
+from fediverse_learn.events import publish_boost, publish_delete, publish_new, tell_of_edit
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, lookup_token
 from fediverse_learn.store.api_statuses import save_edit
@@ -202,8 +202,11 @@ async def _react(services: Services, actor: LocalActor, activity: dict[str, Any]
         doc, inboxes = like_activity(services, actor, target.uri), [await personal_inbox(services, target.author_uri)]
     ref = services.uris.parse(doc["id"])   # our boost's API status id is its activity's (as publish_tx stores it)
     status_id = ref.object_id if kind == "Announce" and ref is not None else None
-    return await _send(services, actor, doc, inboxes, lambda tx: add_reaction(
+    sent = await _send(services, actor, doc, inboxes, lambda tx: add_reaction(
         tx, kind.lower(), own, target.uri, doc["id"], services.clock.time(), status_id=status_id))
+    if kind == "Announce":
+        publish_boost(services, doc["id"])
+    return sent
 
 
 async def _undo(services: Services, actor: LocalActor, activity: dict[str, Any]) -> dict[str, Any]:

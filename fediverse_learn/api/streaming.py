@@ -25,8 +25,10 @@ from fediverse_learn.services import Services
 from fediverse_learn.store.api_social import mutes_account
 from fediverse_learn.store.api_statuses import follows_accepted
 from fediverse_learn.store.blocks import block_between
+from fediverse_learn.store.follows import shows_boosts_of
 from fediverse_learn.store.notifications import get_notification
 from fediverse_learn.store.objects import StoredNote, get_note
+from fediverse_learn.store.reactions import get_boost_by_activity
 
 __all__ = ["STREAMS", "streaming_routes"]
 
@@ -93,6 +95,23 @@ class _Connection:
                 if status is not None:
                     await self.send(stream, event, orjson.dumps(status).decode())
 
+    async def _boost(self, presenter: Presenter, activity_uri: str) -> None:
+        """A reblog on the user stream when the home timeline shows it: the member's own or one of an account
+        they follow with its boosts on, of a status not already in home (theirs or a followed account's)."""
+        db, me = self.services.db, presenter.viewer_uri
+        boost = await get_boost_by_activity(db, activity_uri)
+        if boost is None or me is None or boost.note.author_uri == me:
+            return
+        if boost.actor_uri != me and not await shows_boosts_of(db, me, boost.actor_uri):
+            return
+        if await follows_accepted(db, me, boost.note.author_uri):
+            return
+        if await self._silenced(boost.actor_uri) or await self._silenced(boost.note.author_uri):
+            return
+        entity = await presenter.boost(boost)
+        if entity is not None:
+            await self.send(("user", None), "update", orjson.dumps(entity).decode())
+
     async def _deleted(self, presenter: Presenter, status_id: int, note: StoredNote | None) -> None:
         """`delete` (the status id as the payload) on the streams that had the note; not filtered by mutes."""
         before = replace(note, deleted_at=None) if note is not None else None
@@ -111,6 +130,8 @@ class _Connection:
             for stream in sorted(self.streams & {("user", None), ("user:notification", None)}, key=str):
                 if entity is not None and "read:notifications" in self.auth.scopes:
                     await self.send(stream, "notification", orjson.dumps(entity).decode())
+        elif event.kind == "boost" and ("user", None) in self.streams:
+            await self._boost(presenter, str(event.data["activity_uri"]))
         elif event.kind in ("note", "edit"):
             await self._status(presenter, str(event.data["uri"]), "update" if event.kind == "note" else "status.update")
 

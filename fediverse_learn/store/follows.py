@@ -19,6 +19,7 @@ __all__ = [
     "notified_followers",
     "set_follow",
     "set_follow_options",
+    "shows_boosts_of",
 ]
 
 
@@ -113,3 +114,9 @@ async def notified_followers(db: Database, author_uri: str) -> list[str]:
     rows = await db.fetchall("SELECT follower_uri FROM follows WHERE followee_uri = ? AND state = 'accepted'"
                              " AND notify = 1", (author_uri,))
     return [str(r["follower_uri"]) for r in rows]
+
+
+async def shows_boosts_of(db: Database, follower_uri: str, followee_uri: str) -> bool:
+    """Whether `follower_uri` follows `followee_uri` (accepted) and wants their boosts in home."""
+    return await db.fetchval("SELECT 1 FROM follows WHERE follower_uri = ? AND followee_uri = ?"
+                             " AND state = 'accepted' AND show_reblogs = 1", (follower_uri, followee_uri)) is not None

@@ -25,7 +25,7 @@ from fediverse_learn.communities import (
     title_from_content,
 )
 from fediverse_learn.errors import DomainBlocked, FetchError, ValidationError
-from fediverse_learn.events import publish_delete
+from fediverse_learn.events import publish_boost, publish_delete
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor_by_id
 from fediverse_learn.store.communities import (
@@ -235,6 +235,7 @@ async def _adopt_thread(services: Services, incoming: Incoming, note: StoredNote
     context = http_url(id_of(incoming.activity.get("context")))
     top_level = note.in_reply_to_uri is None and note.name is None and not note.is_local
     title = title_from_content(note.content_html) if top_level else None
+    boosted = False
     async with services.db.transaction() as tx:
         await set_thread_fields(tx, note.uri, audience=announcer,
                                 context=context if context and same_origin(context, announcer) else None,
@@ -242,8 +243,10 @@ async def _adopt_thread(services: Services, incoming: Incoming, note: StoredNote
         if note.in_reply_to_uri is None and note.visibility in ("public", "unlisted"):
             # a new thread shared by the community: its boost (Mastodon's reblog), for its members' home
             # timelines and its account page, as the Announce(Note) sent to Mastodon-style servers would be
-            await add_reaction(tx, "announce", announcer, note.uri, str(incoming.activity["id"]),
-                               services.clock.time())
+            boosted = await add_reaction(tx, "announce", announcer, note.uri, str(incoming.activity["id"]),
+                                         services.clock.time())
+    if boosted:
+        publish_boost(services, str(incoming.activity["id"]))
 
 
 async def handle_announced_removal(services: Services, incoming: Incoming) -> None:

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from fediverse_learn.converters import NOTE_TYPES
+from fediverse_learn.events import publish_boost
 from fediverse_learn.services import Services
 from fediverse_learn.store.objects import StoredNote, get_note, is_tombstoned, pop_early_undo
 from fediverse_learn.store.reactions import add_reaction
@@ -77,8 +78,10 @@ async def handle_announce(services: Services, incoming: Incoming) -> None:
         if stored is None or stored.deleted_at is not None or not _boostable(stored, incoming.actor_uri):
             log.info("Announce %s of %s, which may not be boosted: ignored", announce_id, uri)
             return
-        await add_reaction(tx, "announce", incoming.actor_uri, uri, announce_id, now,
-                           status_id=services.ids.next(now))
+        added = await add_reaction(tx, "announce", incoming.actor_uri, uri, announce_id, now,
+                                   status_id=services.ids.next(now))
+    if added:
+        publish_boost(services, announce_id)
     await notify_author(services, stored, "reblog", incoming.actor_uri, announce_id)
 
 

@@ -337,3 +337,43 @@ async def test_every_notification_type_streams(federation: Federation) -> None:
     assert sorted(told["ann"]) == [("follow_request", "bob"), ("follow_request", "zed@mastodon.test")]
     await ada_socket.close()
     await ann_socket.close()
+
+
+async def test_boosts_reach_the_user_stream_as_home_shows_them(federation: Federation) -> None:
+    # Given ada, who follows bob (local) and bea (remote, her boosts off), but not cy; and a Mastodon zed
+    a = await federation.add("a.test")
+    await a.add_member("ada")
+    bob = await a.add_member("bob")
+    await a.add_member("cy")
+    b = await federation.add("b.test")
+    await b.add_member("bea")
+    ada = await token_with(a, "ada", "read write follow")
+    bob_token, cy_token = await token_with(a, "bob", "read write"), await token_with(a, "cy", "write")
+    bea = await token_with(b, "bea", "read write")
+    bea_on_a = (await a.client.get("/api/v2/search", params={"q": "@bea@b.test", "resolve": "true"},
+                                   headers=bearer(ada))).json()["accounts"][0]
+    await a.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(ada))
+    await a.client.post(f"/api/v1/accounts/{bea_on_a['id']}/follow", data={"reblogs": "false"},
+                        headers=bearer(ada))
+    await federation.settle()
+    cys = await _post(a, cy_token, "by cy")
+    bobs = await _post(a, bob_token, "by bob")
+    socket = Socket(a, stream="user", access_token=ada)
+    await socket.connect()
+    # When bob boosts cy's status and his own, and bea boosts cy's status from b.test
+    boost = (await a.client.post(f"/api/v1/statuses/{cys['id']}/reblog", headers=bearer(bob_token))).json()
+    await a.client.post(f"/api/v1/statuses/{bobs['id']}/reblog", headers=bearer(bob_token))
+    cys_on_b = (await b.client.get("/api/v2/search", params={"q": cys["uri"], "resolve": "true"},
+                                   headers=bearer(bea))).json()["statuses"][0]
+    await b.client.post(f"/api/v1/statuses/{cys_on_b['id']}/reblog", headers=bearer(bea))
+    await federation.settle()
+    marker = await _post(a, bob_token, "the end")
+    # Then ada's user stream has bob's boost of cy's status as a reblog, as her home shows it, and no other
+    event = await socket.event()
+    status = orjson.loads(event["payload"])
+    assert event["event"] == "update" and status["id"] == boost["id"] and status["account"]["username"] == "bob"
+    assert status["reblog"]["id"] == cys["id"] and status["content"] == ""
+    assert orjson.loads((await socket.event())["payload"])["id"] == marker["id"]
+    home = (await a.client.get("/api/v1/timelines/home", headers=bearer(ada))).json()
+    assert [s["id"] for s in home] == [marker["id"], boost["id"], bobs["id"]]
+    await socket.close()
