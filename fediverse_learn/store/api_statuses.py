@@ -89,8 +89,8 @@ WINDOW = 2_000
 _NOTE = ", ".join(f"o.{c.strip()}" for c in NOTE_COLUMNS.split(","))
 _FOLLOWED = ("SELECT followee_uri FROM follows WHERE follower_uri = :me AND state = 'accepted'"
              " UNION ALL SELECT :me")
-_BOOSTERS = ("SELECT followee_uri FROM follows WHERE follower_uri = :me AND state = 'accepted' AND show_reblogs = 1"
-             " UNION ALL SELECT :me")   # followed accounts whose boosts the member wants in home
+# followed accounts whose boosts the member turned off (Mastodon's follow `reblogs=false`); usually none
+_NO_BOOSTS = "SELECT followee_uri FROM follows WHERE follower_uri = :me AND show_reblogs = 0"
 _HIDDEN = ("SELECT target_uri FROM mutes WHERE actor_id = :viewer_id AND (expires_at IS NULL OR expires_at > :now)"
            " UNION ALL SELECT target_uri FROM blocks WHERE actor_uri = :me"
            " UNION ALL SELECT actor_uri FROM blocks WHERE target_uri = :me")
@@ -168,7 +168,8 @@ def _boosts(where: str, *, dense: str, edge: bool = True, sparse: str = "") -> _
 # of a home feed when the status, or an earlier boost of it, is among the feed's newest 40 entries; here a
 # boost of a status by the member or a followed account, or a later boost of the same status, is left out.
 _HOME_BOOSTS = (
-    f"r.actor_uri IN ({_BOOSTERS}) AND r.actor_uri NOT IN ({_HIDDEN}) AND o.author_uri NOT IN ({_HIDDEN})"
+    f"r.actor_uri IN ({_FOLLOWED}) AND r.actor_uri NOT IN ({_HIDDEN}) AND r.actor_uri NOT IN ({_NO_BOOSTS})"
+    f" AND o.author_uri NOT IN ({_HIDDEN})"
     f" AND o.author_uri NOT IN ({_FOLLOWED}) AND {_MAY_SEE}"
     " AND NOT EXISTS (SELECT 1 FROM reactions AS e INDEXED BY reactions_object WHERE e.object_uri = o.uri"
     f" AND e.kind = 'announce' AND e.status_id < r.status_id AND +e.actor_uri IN ({_FOLLOWED})"

@@ -25,7 +25,7 @@ CREATE INDEX objects_author_live ON objects (author_uri, deleted_at, published);
 -- The local public timeline: newest local statuses first, without scanning remote ones.
 CREATE INDEX objects_local ON objects (id) WHERE local_actor_id IS NOT NULL;
 -- Whom a member follows (home timelines read it several times a request) without reading the rows.
-CREATE INDEX follows_following ON follows (follower_uri, state, followee_uri);
+CREATE INDEX follows_following ON follows (follower_uri, state, followee_uri, show_reblogs);
 
 -- Boosts become timeline entries: status_id is the reblog's own API id, time-sortable like objects.id
 -- (ids.py). For our own Announces it is the id of the `activities` row (its URL); for remote ones a fresh id
