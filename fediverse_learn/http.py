@@ -321,21 +321,14 @@ class HttpClient:
                 headers[name.lower()] = value
         if sent is not None:
             sent.update(headers)
-        try:
-            async with asyncio.timeout(self.timeout_total):
-                answer = await transport.send_raw("POST", target, headers, body, self._raw_timeouts)
-                try:
-                    data = await self._read_raw_body(answer, url)
-                except ResponseTooLarge:
-                    data = b""
-                finally:
-                    answer.release()
-        except TimeoutError as exc:
-            raise FetchTimeout(f"{url}: no complete answer within {self.timeout_total} s") from exc
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(f"{url}: {type(exc).__name__} {exc}".rstrip()) from exc
-        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
-            raise FetchError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
+        async with self._guarded(url):
+            answer = await transport.send_raw("POST", target, headers, body, self._raw_timeouts)
+            try:
+                data = await self._read_raw_body(answer, url)
+            except ResponseTooLarge:
+                data = b""
+            finally:
+                answer.release()
         return answer.status, answer.headers, data
 
     async def _read_raw_body(self, answer: RawAnswer, url: str) -> bytes:

@@ -36,8 +36,8 @@ def timeline_routes(services: Services) -> list[BaseRoute]:
         statuses = await presenter.statuses(await home_page(services.db, me, page))
         return json_response(statuses, headers=link_header(request, uris.base, statuses, page))
 
-    @api_view
-    async def public(request: Request) -> Response:
+    async def shared(request: Request, hashtag: str | None) -> Response:
+        """The public timeline, or one hashtag's: `local`/`remote`, no media here (`only_media` is empty)."""
         params = await read_params(request)
         auth = await optional_auth(services, request, "read:statuses", params)
         presenter = Presenter(services, auth.actor if auth else None)
@@ -45,23 +45,19 @@ def timeline_routes(services: Services) -> list[BaseRoute]:
         local = True if params.flag("local") else False if params.flag("remote") else None
         if params.flag("only_media"):
             return json_response([])
-        notes = await public_page(services.db, page, local=local, viewer=viewer(presenter.viewer))
+        seen_by = viewer(presenter.viewer)
+        notes = (await public_page(services.db, page, local=local, viewer=seen_by) if hashtag is None else
+                 await tag_page(services.db, hashtag, page, local=local, viewer=seen_by))
         statuses = await presenter.statuses(notes)
         return json_response(statuses, headers=link_header(request, uris.base, statuses, page))
 
     @api_view
+    async def public(request: Request) -> Response:
+        return await shared(request, None)
+
+    @api_view
     async def tag(request: Request) -> Response:
-        params = await read_params(request)
-        auth = await optional_auth(services, request, "read:statuses", params)
-        presenter = Presenter(services, auth.actor if auth else None)
-        page = page_of(params)
-        local = True if params.flag("local") else False if params.flag("remote") else None
-        if params.flag("only_media"):
-            return json_response([])
-        notes = await tag_page(services.db, request.path_params["hashtag"], page, local=local,
-                               viewer=viewer(presenter.viewer))
-        statuses = await presenter.statuses(notes)
-        return json_response(statuses, headers=link_header(request, uris.base, statuses, page))
+        return await shared(request, request.path_params["hashtag"])
 
     return [
         Route("/api/v1/timelines/home", home, methods=["GET"]),
