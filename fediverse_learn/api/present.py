@@ -28,7 +28,7 @@ from fediverse_learn.store.notes_query import StoredActivity
 from fediverse_learn.store.oauth import get_app
 from fediverse_learn.store.objects import StoredNote, get_note
 from fediverse_learn.store.reactions import Boost, get_boost_by_activity
-from fediverse_learn.store.remote import get_remote_actor
+from fediverse_learn.store.remote import get_remote_actor, get_remote_actors
 from fediverse_learn.visibility import may_see
 
 __all__ = ["Presenter", "account_uri_by_id"]
@@ -57,6 +57,7 @@ class Presenter:
         self._accounts: dict[str, dict[str, Any] | None] = {}
         self._apps: dict[int, dict[str, Any] | None] = {}
         self._counts: dict[str, AccountCounts] = {}     # prefetched for a page of statuses
+        self._remote: dict[str, tuple[RemoteActor, float]] = {}   # likewise
         self._facts: dict[str, StatusFacts] = {}
 
     # --- accounts ---------------------------------------------------------------------------------------
@@ -99,7 +100,7 @@ class Presenter:
         return self._counts[uri]
 
     async def _remote_account(self, uri: str) -> dict[str, Any] | None:
-        found = await get_remote_actor(self.services.db, uri)
+        found = self._remote.get(uri) or await get_remote_actor(self.services.db, uri)
         counts = await self._account_counts(uri)
         if found is None or counts.remote_id is None:
             return None
@@ -218,6 +219,9 @@ class Presenter:
         missing = [u for u in actors if u not in self._accounts and u not in self._counts]
         if missing:
             self._counts.update(await account_counts(self.services.db, missing))
+            remote = [u for u in missing if not self.services.uris.is_local(u)]
+            if remote:
+                self._remote.update(await get_remote_actors(self.services.db, remote))
         if notes:
             self._facts.update(await self._status_facts([n.uri for n in notes]))
 
