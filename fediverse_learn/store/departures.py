@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fediverse_learn.store.db import Transaction
+from fediverse_learn.store.db import Database, Transaction
+from fediverse_learn.store.objects import NOTE_COLUMNS, StoredNote, note_from_row
 
-__all__ = ["Departure", "remove_traces_of"]
+__all__ = ["STREAMED_DELETES", "Departure", "recent_notes_of", "remove_traces_of"]
+
+STREAMED_DELETES = 200   # a departing actor's newest notes whose deletion is streamed to clients
 
 
 @dataclass(frozen=True)
@@ -31,3 +34,10 @@ async def remove_traces_of(tx: Transaction, actor_uri: str, now: float) -> Depar
         (now, actor_uri),
     )
     return Departure(follows=follows, reactions=reactions, notes=notes)
+
+
+async def recent_notes_of(db: Database, actor_uri: str, limit: int = STREAMED_DELETES) -> list[StoredNote]:
+    """An actor's newest stored notes still shown (those a client may have on screen)."""
+    rows = await db.fetchall(f"SELECT {NOTE_COLUMNS} FROM objects WHERE author_uri = ? AND deleted_at IS NULL"
+                             " AND local_actor_id IS NULL ORDER BY id DESC LIMIT ?", (actor_uri, limit))
+    return [note_from_row(r) for r in rows]

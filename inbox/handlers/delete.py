@@ -6,7 +6,7 @@ import logging
 
 from fediverse_learn.events import publish_delete
 from fediverse_learn.services import Services
-from fediverse_learn.store.departures import remove_traces_of
+from fediverse_learn.store.departures import recent_notes_of, remove_traces_of
 from fediverse_learn.store.objects import get_note, is_tombstoned, record_early_undo, tombstone
 from fediverse_learn.store.remote import mark_gone
 from fediverse_learn.vocab import same_origin
@@ -51,8 +51,11 @@ async def handle_delete(services: Services, incoming: Incoming) -> None:
 async def _delete_actor(services: Services, uri: str) -> None:
     """The actor deleted itself: forget its follows and reactions, tombstone its posts, mark it gone."""
     now = services.clock.time()
+    shown = await recent_notes_of(services.db, uri)
     async with services.db.transaction() as tx:
         gone = await remove_traces_of(tx, uri, now)
     await mark_gone(services.db, uri, now)
+    for note in shown:   # clients drop them from their timelines, as after each Delete
+        publish_delete(services, note)
     log.info("actor %s deleted: %d follows, %d reactions, %d notes removed", uri, gone.follows,
              gone.reactions, gone.notes)
