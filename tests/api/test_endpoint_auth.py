@@ -48,8 +48,7 @@ from tests.api.shapes import (
     Shape,
     assert_shape,
 )
-from tests.api.support import bearer, register_app, set_password, sign_in, token_with
-from tests.api.test_streaming import Socket
+from tests.api.support import Socket, bearer, register_app, set_password, sign_in, token_with
 from tests.support.instances import Federation, Instance
 from tests.support.remote import key_pair_for
 

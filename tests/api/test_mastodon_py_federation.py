@@ -6,32 +6,18 @@ Delivery is asynchronous, so the tests poll the client API with a deadline (`eve
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from mastodon import Mastodon
 
 from tests.api.live import live_instance, signed_in
+from tests.support.polling import eventually
 
-T = TypeVar("T")
-DEADLINE = 20.0
 PASSWORD = "correct horse battery"
-
-
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = DEADLINE) -> T:
-    """Poll `probe` (every 0.1 s) until it returns something other than None/False; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found is not None and found is not False:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout:.0f} s: {what}")
-        time.sleep(0.1)   # the servers' workers deliver on their own: poll, do not wait for a fixed time
 
 
 @dataclass(frozen=True)

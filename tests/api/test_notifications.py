@@ -6,15 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fediverse_learn.store.objects import get_note
-from tests.api.support import bearer, token_with
+from tests.api.support import ada_follows_bob, bearer, edit_status, post_status, token_with
 from tests.support.instances import Federation, Instance
 from tests.support.remote import PUBLIC, remote_actor
-
-
-async def _post(a: Instance, token: str, text: str, **data: str) -> str:
-    response = await a.client.post("/api/v1/statuses", data={"status": text, **data}, headers=bearer(token))
-    assert response.status_code == 200, response.text
-    return str(response.json()["id"])
 
 
 async def _notifications(a: Instance, token: str, **params: Any) -> list[dict[str, Any]]:
@@ -25,15 +19,11 @@ async def _notifications(a: Instance, token: str, **params: Any) -> list[dict[st
 
 
 async def test_local_interactions_notify(federation: Federation) -> None:
-    a = await federation.add("a.test")
-    await a.add_member("ada")
-    bob_actor = await a.add_member("bob")
-    ada, bob = await token_with(a, "ada", "read write follow"), await token_with(a, "bob", "read write follow")
-    await a.client.post(f"/api/v1/accounts/{bob_actor.id}/follow", headers=bearer(ada))
-    note = await _post(a, bob, "a note by bob")
+    a, ada, bob = await ada_follows_bob(federation, "read write follow")
+    note = (await post_status(a, bob, "a note by bob"))["id"]
     await a.client.post(f"/api/v1/statuses/{note}/favourite", headers=bearer(ada))
     await a.client.post(f"/api/v1/statuses/{note}/reblog", headers=bearer(ada))
-    mention = await _post(a, ada, "hello @bob")
+    mention = (await post_status(a, ada, "hello @bob"))["id"]
     await federation.settle()
     found = await _notifications(a, bob)
     assert [n["type"] for n in found] == ["mention", "reblog", "favourite", "follow"]
@@ -53,7 +43,7 @@ async def test_paging_one_dismiss_and_clear(federation: Federation) -> None:
     bob = await token_with(a, "bob", "read write")
     for name in ("cyd", "dan", "eve"):
         await a.add_member(name)
-        await _post(a, await token_with(a, name, "write"), f"hi @bob from {name}")
+        await post_status(a, await token_with(a, name, "write"), f"hi @bob from {name}")
     await federation.settle()
     first = await a.client.get("/api/v1/notifications", params={"limit": 2}, headers=bearer(bob))
     ids = [n["id"] for n in first.json()]
@@ -81,7 +71,7 @@ async def test_remote_follow_request_mention_and_update(federation: Federation) 
     ada_on_b = (await b.client.get("/api/v1/accounts/lookup", params={"acct": "ada@a.test"})).json()
     assert ada_on_b["uri"] == remote.uri
     await b.client.post(f"/api/v1/accounts/{ada_on_b['id']}/follow", headers=bearer(bea))
-    note = await _post(b, bea, "hey @ada@a.test")
+    note = (await post_status(b, bea, "hey @ada@a.test"))["id"]
     await federation.settle()
     found = await _notifications(a, ada)
     assert sorted((n["type"], n["account"]["acct"]) for n in found) == [
@@ -89,9 +79,7 @@ async def test_remote_follow_request_mention_and_update(federation: Federation) 
     remote_status = next(n["status"] for n in found if n["type"] == "mention")
     await a.client.post(f"/api/v1/statuses/{remote_status['id']}/reblog", headers=bearer(ada))
     await federation.settle()
-    edited = await b.client.put(f"/api/v1/statuses/{note}", data={"status": "edited @ada@a.test"},
-                                headers=bearer(bea))
-    assert edited.status_code == 200, edited.text
+    await edit_status(b, bea, note, "edited @ada@a.test")
     await federation.settle()
     latest = (await _notifications(a, ada))[0]
     assert latest["type"] == "update" and "edited" in latest["status"]["content"]
@@ -128,13 +116,12 @@ async def test_local_edits_notify_boosters_once_per_edit(federation: Federation)
         await a.add_member(name)
     ada, cyd = await token_with(a, "ada", "read write"), await token_with(a, "cyd", "read write")
     bob = await token_with(a, "bob", "read write")
-    note = await _post(a, bob, "first version")
+    note = (await post_status(a, bob, "first version"))["id"]
     await a.client.post(f"/api/v1/statuses/{note}/reblog", headers=bearer(ada))
     await a.client.post(f"/api/v1/statuses/{note}/favourite", headers=bearer(cyd))
     await federation.settle()
     # When bob edits it through the API
-    edited = await a.client.put(f"/api/v1/statuses/{note}", data={"status": "second version"}, headers=bearer(bob))
-    assert edited.status_code == 200, edited.text
+    edited = await edit_status(a, bob, note, "second version")
     await federation.settle()
     # Then ada, who boosted it, is told with the edited status; cyd, who liked it, is not
     first = await _notifications(a, ada, **{"types[]": "update"})
@@ -143,7 +130,7 @@ async def test_local_edits_notify_boosters_once_per_edit(federation: Federation)
     assert first[0]["status"]["edited_at"] is not None
     assert await _notifications(a, cyd, **{"types[]": "update"}) == []
     # When bob edits it again, through his C2S outbox
-    update = {"type": "Update", "object": {"id": edited.json()["uri"], "type": "Note", "content": "third version"}}
+    update = {"type": "Update", "object": {"id": edited["uri"], "type": "Note", "content": "third version"}}
     response = await a.client.post("/users/bob/outbox", json=update, headers=bearer(bob))
     assert response.status_code == 201, response.text
     await federation.settle()
@@ -158,13 +145,12 @@ async def test_edit_mentioning_someone_new_notifies_them_once(federation: Federa
     await a.add_member("ada")
     await a.add_member("bob")
     ada, bob = await token_with(a, "ada", "read"), await token_with(a, "bob", "read write")
-    note = await _post(a, bob, "nobody here yet")
+    note = (await post_status(a, bob, "nobody here yet"))["id"]
     await federation.settle()
     assert await _notifications(a, ada) == []
     # When bob edits his note to mention ada, then edits it again
     for text in ("now with @ada", "still with @ada"):
-        response = await a.client.put(f"/api/v1/statuses/{note}", data={"status": text}, headers=bearer(bob))
-        assert response.status_code == 200, response.text
+        await edit_status(a, bob, note, text)
         await federation.settle()
     # Then ada was told of the mention once
     found = await _notifications(a, ada)
@@ -178,7 +164,7 @@ async def test_remote_actions_notify(federation: Federation) -> None:
     await a.add_member("ann", manually_approves_followers=True)
     ada, ann = await token_with(a, "ada", "read write"), await token_with(a, "ann", "read")
     ada_uri, ann_uri = a.services.uris.actor("ada"), a.services.uris.actor("ann")
-    note = await _post(a, ada, "ada's note")
+    note = (await post_status(a, ada, "ada's note"))["id"]
     note_uri = (await a.client.get(f"/api/v1/statuses/{note}")).json()["uri"]
     zed = remote_actor(federation, "mastodon.test", "zed")
     mention = zed.note(f'<p>hi <a href="{ada_uri}" class="u-url mention">@ada</a></p>', cc=[zed.followers, ada_uri],
@@ -244,7 +230,7 @@ async def test_undone_actions_take_their_notifications_back(federation: Federati
     bob_actor = await a.add_member("bob")
     ada, bob = await token_with(a, "ada", "read write follow"), await token_with(a, "bob", "read write follow")
     bob_uri = a.services.uris.actor("bob")
-    note = await _post(a, bob, "a note by bob")
+    note = (await post_status(a, bob, "a note by bob"))["id"]
     note_uri = (await a.client.get(f"/api/v1/statuses/{note}")).json()["uri"]
     await a.client.post(f"/api/v1/accounts/{bob_actor.id}/follow", headers=bearer(ada))
     await a.client.post(f"/api/v1/statuses/{note}/favourite", headers=bearer(ada))

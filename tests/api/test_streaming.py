@@ -4,71 +4,29 @@ streams, subscribe messages, `update`, `status.update` and `delete` events of lo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import MutableMapping
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 
 from fediverse_learn.store.objects import get_note
-from tests.api.support import bearer, token_with
+from tests.api.support import Socket, ada_follows_bob, bearer, edit_status, post_status, token_with
 from tests.support.instances import Federation, Instance
 from tests.support.remote import PUBLIC, remote_actor
 
 
-class Socket:
-    """A WebSocket client speaking ASGI to the app directly."""
-
-    def __init__(self, a: Instance, headers: dict[str, str] | None = None, **query: str) -> None:
-        self.to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.from_app: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
-        scope = {"type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "http_version": "1.1",
-                 "path": "/api/v1/streaming", "raw_path": b"/api/v1/streaming", "root_path": "",
-                 "query_string": urlencode(query).encode(), "server": (a.host, 80), "client": ("127.0.0.1", 5000),
-                 "headers": [(b"host", a.host.encode()), *((k.lower().encode(), v.encode())
-                                                           for k, v in (headers or {}).items())],
-                 "subprotocols": [], "state": {}}
-        self.task = asyncio.create_task(a.app(scope, self.to_app.get, self.from_app.put))
-
-    async def connect(self) -> MutableMapping[str, Any]:
-        await self.to_app.put({"type": "websocket.connect"})
-        return await self.next()
-
-    async def next(self) -> MutableMapping[str, Any]:
-        return await asyncio.wait_for(self.from_app.get(), 5)
-
-    async def event(self) -> dict[str, Any]:
-        message = await self.next()
-        assert message["type"] == "websocket.send", message
-        found: dict[str, Any] = orjson.loads(message["text"])
-        return found
-
-    async def send(self, doc: dict[str, Any]) -> None:
-        await self.to_app.put({"type": "websocket.receive", "text": orjson.dumps(doc).decode()})
-
-    async def close(self) -> None:
-        await self.to_app.put({"type": "websocket.disconnect", "code": 1000})
-        await asyncio.wait_for(self.task, 5)
-
-
-async def _post(a: Instance, token: str, text: str, **data: str) -> dict[str, Any]:
-    response = await a.client.post("/api/v1/statuses", data={"status": text, **data}, headers=bearer(token))
+async def _found(instance: Instance, token: str, q: str, kind: str) -> dict[str, Any]:
+    """The first of `kind` ("accounts", "statuses") that /api/v2/search finds for `q`, resolving it if remote."""
+    response = await instance.client.get("/api/v2/search", params={"q": q, "resolve": "true"}, headers=bearer(token))
     assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
+    found: dict[str, Any] = response.json()[kind][0]
     return found
 
 
 async def test_user_stream_gets_notifications_and_home_updates(federation: Federation) -> None:
-    a = await federation.add("a.test")
-    await a.add_member("ada")
-    bob = await a.add_member("bob")
-    ada, bob_token = await token_with(a, "ada", "read write follow"), await token_with(a, "bob", "write")
-    await a.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(ada))
-    await federation.settle()
+    a, ada, bob_token = await ada_follows_bob(federation, "write")
     socket = Socket(a, stream="user", access_token=ada)
     assert (await socket.connect())["type"] == "websocket.accept"
-    status = await _post(a, bob_token, "hello @ada")
+    status = await post_status(a, bob_token, "hello @ada")
     update = await socket.event()
     assert update["stream"] == ["user"] and update["event"] == "update"
     assert orjson.loads(update["payload"])["id"] == status["id"]
@@ -88,13 +46,12 @@ async def test_remote_posts_and_deletions_reach_the_user_stream(federation: Fede
     b = await federation.add("b.test")
     await b.add_member("bea")
     ada, bea = await token_with(a, "ada", "read write follow"), await token_with(b, "bea", "read write")
-    bea_on_a = (await a.client.get("/api/v2/search", params={"q": "@bea@b.test", "resolve": "true"},
-                                   headers=bearer(ada))).json()["accounts"][0]
+    bea_on_a = await _found(a, ada, "@bea@b.test", "accounts")
     await a.client.post(f"/api/v1/accounts/{bea_on_a['id']}/follow", headers=bearer(ada))
     await federation.settle()
     socket = Socket(a, stream="user", access_token=ada)
     await socket.connect()
-    posted = await _post(b, bea, "from afar")
+    posted = await post_status(b, bea, "from afar")
     await federation.settle()
     update = await socket.event()
     status = orjson.loads(update["payload"])
@@ -115,21 +72,21 @@ async def test_public_and_hashtag_streams_by_subscription(federation: Federation
     await socket.send({"type": "subscribe", "stream": "public:local"})
     await socket.send({"type": "subscribe", "stream": "nope"})
     assert (await socket.event())["status"] == 400
-    await _post(a, ada, "quiet", visibility="private")
-    tagged = await _post(a, ada, "about #maths")
+    await post_status(a, ada, "quiet", visibility="private")
+    tagged = await post_status(a, ada, "about #maths")
     first, second = await socket.event(), await socket.event()
     assert sorted(map(str, (first["stream"], second["stream"]))) == ["['hashtag', 'maths']", "['public:local']"]
     assert orjson.loads(first["payload"])["id"] == tagged["id"]
     await socket.send({"type": "unsubscribe", "stream": "hashtag", "tag": "maths"})
     await socket.send({"type": "unsubscribe", "stream": "public:local"})
-    await _post(a, ada, "more #maths")
+    await post_status(a, ada, "more #maths")
     await socket.send({"type": "subscribe", "stream": "public"})
     await a.add_member("bob")
     bob = await token_with(a, "bob", "write")
     bob_id = (await a.client.get("/api/v1/accounts/lookup", params={"acct": "bob"})).json()["id"]
     assert (await a.client.post(f"/api/v1/accounts/{bob_id}/mute", headers=bearer(ada))).status_code == 200
-    await _post(a, bob, "muted voice")
-    later = await _post(a, ada, "and more")
+    await post_status(a, bob, "muted voice")
+    later = await post_status(a, ada, "and more")
     assert orjson.loads((await socket.event())["payload"])["id"] == later["id"]
     await socket.close()
 
@@ -148,33 +105,21 @@ async def test_auth_failures(federation: Federation) -> None:
     assert (await a.client.get("/api/v1/streaming/health")).text == "OK"
 
 
-async def _edit(a: Instance, token: str, status_id: str, text: str) -> dict[str, Any]:
-    response = await a.client.put(f"/api/v1/statuses/{status_id}", data={"status": text}, headers=bearer(token))
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
-
-
 async def test_local_edits_and_deletions_reach_user_public_and_hashtag_streams(federation: Federation) -> None:
     # Given ada following bob, listening to her user stream, the local public stream and #maths
-    a = await federation.add("a.test")
-    await a.add_member("ada")
-    bob = await a.add_member("bob")
-    ada, bob_token = await token_with(a, "ada", "read write follow"), await token_with(a, "bob", "read write")
-    await a.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(ada))
-    await federation.settle()
+    a, ada, bob_token = await ada_follows_bob(federation, "read write")
     sockets = {("user",): Socket(a, stream="user", access_token=ada),
                ("public:local",): Socket(a, stream="public:local", access_token=ada),
                ("hashtag", "maths"): Socket(a, stream="hashtag", tag="maths", access_token=ada)}
     for socket in sockets.values():
         assert (await socket.connect())["type"] == "websocket.accept"
     # When bob posts about #maths
-    status = await _post(a, bob_token, "about #maths")
+    status = await post_status(a, bob_token, "about #maths")
     for stream, socket in sockets.items():
         event = await socket.event()
         assert (event["stream"], event["event"]) == (list(stream), "update")
     # And edits it
-    await _edit(a, bob_token, status["id"], "more about #maths")
+    await edit_status(a, bob_token, status["id"], "more about #maths")
     # Then each stream has a `status.update` with the edited status
     for stream, socket in sockets.items():
         event = await socket.event()
@@ -191,23 +136,18 @@ async def test_local_edits_and_deletions_reach_user_public_and_hashtag_streams(f
 
 async def test_private_edits_stay_off_public_streams(federation: Federation) -> None:
     # Given ada following bob, listening to her user stream and the public stream
-    a = await federation.add("a.test")
-    await a.add_member("ada")
-    bob = await a.add_member("bob")
-    ada, bob_token = await token_with(a, "ada", "read write follow"), await token_with(a, "bob", "read write")
-    await a.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(ada))
-    await federation.settle()
+    a, ada, bob_token = await ada_follows_bob(federation, "read write")
     user, public = Socket(a, stream="user", access_token=ada), Socket(a, stream="public", access_token=ada)
     await user.connect()
     await public.connect()
     # When bob edits and deletes a followers-only note, then posts a public one
-    quiet = await _post(a, bob_token, "for followers", visibility="private")
+    quiet = await post_status(a, bob_token, "for followers", visibility="private")
     assert (await user.event())["event"] == "update"
-    await _edit(a, bob_token, quiet["id"], "still for followers")
+    await edit_status(a, bob_token, quiet["id"], "still for followers")
     assert (await user.event())["event"] == "status.update"
     await a.client.delete(f"/api/v1/statuses/{quiet['id']}", headers=bearer(bob_token))
     assert await user.event() == {"stream": ["user"], "event": "delete", "payload": quiet["id"]}
-    loud = await _post(a, bob_token, "for everyone")
+    loud = await post_status(a, bob_token, "for everyone")
     # Then the public stream only ever had the public one
     event = await public.event()
     assert event["event"] == "update" and orjson.loads(event["payload"])["id"] == loud["id"]
@@ -292,7 +232,7 @@ async def test_every_notification_type_streams(federation: Federation) -> None:
     ada, ann = await token_with(a, "ada", "read write follow"), await token_with(a, "ann", "read")
     bob = await token_with(a, "bob", "read write follow")
     ada_uri, ann_uri = a.services.uris.actor("ada"), a.services.uris.actor("ann")
-    mine, bobs = await _post(a, ada, "ada's note"), await _post(a, bob, "bob's note")
+    mine, bobs = await post_status(a, ada, "ada's note"), await post_status(a, bob, "bob's note")
     await a.client.post(f"/api/v1/statuses/{bobs['id']}/reblog", headers=bearer(ada))
     zed = remote_actor(federation, "mastodon.test", "zed")
     zeds = zed.note("<p>zed's note</p>")
@@ -310,8 +250,8 @@ async def test_every_notification_type_streams(federation: Federation) -> None:
     for path in (f"accounts/{ada_actor.id}/follow", f"accounts/{ann_actor.id}/follow",
                  f"statuses/{mine['id']}/favourite", f"statuses/{mine['id']}/reblog"):
         assert (await a.client.post(f"/api/v1/{path}", headers=bearer(bob))).status_code == 200
-    await _post(a, bob, "hi @ada")
-    await _edit(a, bob, bobs["id"], "bob's edited note")
+    await post_status(a, bob, "hi @ada")
+    await edit_status(a, bob, bobs["id"], "bob's edited note")
     await federation.settle()
     # And zed, remotely, does the same
     ada_note_uri = (await a.client.get(f"/api/v1/statuses/{mine['id']}")).json()["uri"]
@@ -350,24 +290,22 @@ async def test_boosts_reach_the_user_stream_as_home_shows_them(federation: Feder
     ada = await token_with(a, "ada", "read write follow")
     bob_token, cy_token = await token_with(a, "bob", "read write"), await token_with(a, "cy", "write")
     bea = await token_with(b, "bea", "read write")
-    bea_on_a = (await a.client.get("/api/v2/search", params={"q": "@bea@b.test", "resolve": "true"},
-                                   headers=bearer(ada))).json()["accounts"][0]
+    bea_on_a = await _found(a, ada, "@bea@b.test", "accounts")
     await a.client.post(f"/api/v1/accounts/{bob.id}/follow", headers=bearer(ada))
     await a.client.post(f"/api/v1/accounts/{bea_on_a['id']}/follow", data={"reblogs": "false"},
                         headers=bearer(ada))
     await federation.settle()
-    cys = await _post(a, cy_token, "by cy")
-    bobs = await _post(a, bob_token, "by bob")
+    cys = await post_status(a, cy_token, "by cy")
+    bobs = await post_status(a, bob_token, "by bob")
     socket = Socket(a, stream="user", access_token=ada)
     await socket.connect()
     # When bob boosts cy's status and his own, and bea boosts cy's status from b.test
     boost = (await a.client.post(f"/api/v1/statuses/{cys['id']}/reblog", headers=bearer(bob_token))).json()
     await a.client.post(f"/api/v1/statuses/{bobs['id']}/reblog", headers=bearer(bob_token))
-    cys_on_b = (await b.client.get("/api/v2/search", params={"q": cys["uri"], "resolve": "true"},
-                                   headers=bearer(bea))).json()["statuses"][0]
+    cys_on_b = await _found(b, bea, cys["uri"], "statuses")
     await b.client.post(f"/api/v1/statuses/{cys_on_b['id']}/reblog", headers=bearer(bea))
     await federation.settle()
-    marker = await _post(a, bob_token, "the end")
+    marker = await post_status(a, bob_token, "the end")
     # Then ada's user stream has bob's boost of cy's status as a reblog, as her home shows it, and no other
     event = await socket.event()
     status = orjson.loads(event["payload"])

@@ -7,7 +7,6 @@ servers' own workers), so the test polls the other server's HTTP (or its databas
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 from contextlib import closing
 from typing import Any, TypeVar
@@ -15,28 +14,21 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from tests.support import polling
+from tests.support.polling import DEADLINE
 from tests.support.processes import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 AP = "application/activity+json"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-DEADLINE = 20.0
 T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T | None], what: str, server: ServerProcess, timeout: float = DEADLINE) -> T:
-    """Poll `probe` until it returns something other than None/False; fail with `what` and the log after
-    `timeout` seconds. (Polling live processes: their workers run on their own.)"""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found is not None and found is not False:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout:.0f} s: {what}\n--- {server.root.name} log ---\n"
-                                 f"{server.log.read_text()[-4000:]}")
-        time.sleep(0.1)
+    """`polling.eventually`, failing with `what` and the end of `server`'s log."""
+    return polling.eventually(probe, what, timeout, log=lambda: (
+        f"--- {server.root.name} log ---\n{server.log.read_text()[-4000:]}"))
 
 
 def member(server: ServerProcess, name: str) -> str:

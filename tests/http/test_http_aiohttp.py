@@ -11,7 +11,6 @@ import asyncio
 import gzip
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
@@ -24,6 +23,7 @@ from fediverse_learn.errors import BlockedAddress, FetchError, FetchTimeout, Res
 from fediverse_learn.http import HttpClient
 from fediverse_learn.http_aiohttp import AiohttpTransport, GuardedResolver, build_aiohttp_transport
 from fediverse_learn.netpolicy import AddressPolicy
+from tests.support.raw_server import Handler, RawServer, respond
 
 AP_TYPE = "application/activity+json"
 LOOPBACK_ONLY = AddressPolicy(allow_private=False, allowed_networks=(ip_network("127.0.0.1/32"),))
@@ -45,67 +45,6 @@ async def fake_resolver(host: str, port: int) -> list[IPv4Address | IPv6Address]
     return [ip_address(a) for a in NAMES[host]]
 
 
-@dataclass
-class Seen:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Loopback:
-    """A raw HTTP/1.1 server on 127.0.0.1: counts connections, records requests, answers from `routes`."""
-
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
-    seen: list[Seen] = field(default_factory=list)
-    connections: int = 0
-    port: int = 0
-    _server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    def url(self, path: str, host: str = "social.test") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            method, target, _ = head[0].split(" ", 2)
-            headers = {}
-            for line in head[1:]:
-                if line:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.seen.append(Seen(method, target, headers, body))
-            status, extra, payload = self.routes.get(target.split("?")[0], (404, {}, b""))
-            lines = [f"HTTP/1.1 {status} X", "Connection: close", f"Content-Length: {len(payload)}"]
-            lines += [f"{k}: {v}" for k, v in extra.items()]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[Loopback]:
-    srv = Loopback()
-    await srv.start()
-    yield srv
-    await srv.stop()
-
-
 MakeClient = Callable[..., HttpClient]
 
 
@@ -124,8 +63,8 @@ async def make_client() -> AsyncIterator[MakeClient]:
         await client.aclose()
 
 
-def note(url: str) -> tuple[int, dict[str, str], bytes]:
-    return 200, {"Content-Type": AP_TYPE}, orjson.dumps({"id": url, "type": "Note"})
+def note(url: str) -> Handler:
+    return respond(200, orjson.dumps({"id": url, "type": "Note"}), {"Content-Type": AP_TYPE})
 
 
 def fake_signer(method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> dict[str, str]:
@@ -136,7 +75,7 @@ def fake_signer(method: str, url: str, headers: Mapping[str, str], body: bytes |
 
 
 async def test_name_connects_to_the_checked_loopback_address_with_the_name_as_host(
-    server: Loopback, make_client: MakeClient,
+    server: RawServer, make_client: MakeClient,
 ) -> None:
     url = server.url("/notes/1")
     server.routes["/notes/1"] = note(url)
@@ -148,20 +87,22 @@ async def test_name_connects_to_the_checked_loopback_address_with_the_name_as_ho
     assert server.seen[0].headers["user-agent"] == "fediverse-learn-test"
 
 
-async def test_loopback_literal_is_allowed_by_allowed_networks(server: Loopback, make_client: MakeClient) -> None:
+async def test_loopback_literal_is_allowed_by_allowed_networks(server: RawServer, make_client: MakeClient) -> None:
     url = server.url("/notes/1", host="127.0.0.1")
     server.routes["/notes/1"] = note(url)
     assert (await make_client(LOOPBACK_ONLY).fetch_activitypub(url)).url == url
 
 
-async def test_loopback_is_allowed_by_allow_private(server: Loopback, make_client: MakeClient) -> None:
+async def test_loopback_is_allowed_by_allow_private(server: RawServer, make_client: MakeClient) -> None:
     url = server.url("/notes/1")
     server.routes["/notes/1"] = note(url)
     assert (await make_client(AddressPolicy(allow_private=True)).fetch_activitypub(url)).url == url
 
 
-async def test_post_is_signed_and_sent_with_the_exact_encoded_target(server: Loopback, make_client: MakeClient) -> None:
-    server.routes["/users/a%2Fb/inbox"] = (202, {}, b"")
+async def test_post_is_signed_and_sent_with_the_exact_encoded_target(
+    server: RawServer, make_client: MakeClient,
+) -> None:
+    server.routes["/users/a%2Fb/inbox"] = respond(202)
     url = server.url("/users/a%2Fb/inbox?x=%7E1")
     response = await make_client().post(url, b'{"a":1}', AP_TYPE, fake_signer)
     assert response.status_code == 202
@@ -172,17 +113,17 @@ async def test_post_is_signed_and_sent_with_the_exact_encoded_target(server: Loo
     assert seen.headers["content-type"] == AP_TYPE
 
 
-async def test_gzip_body_is_inflated_by_the_client_and_capped(server: Loopback, make_client: MakeClient) -> None:
+async def test_gzip_body_is_inflated_by_the_client_and_capped(server: RawServer, make_client: MakeClient) -> None:
     url = server.url("/big")
-    server.routes["/big"] = (200, {"Content-Type": AP_TYPE, "Content-Encoding": "gzip"},
-                             gzip.compress(orjson.dumps({"id": url, "pad": "x" * 5000})))
+    server.routes["/big"] = respond(200, gzip.compress(orjson.dumps({"id": url, "pad": "x" * 5000})),
+                                   {"Content-Type": AP_TYPE, "Content-Encoding": "gzip"})
     assert (await make_client().fetch_activitypub(url)).document["id"] == url
     with pytest.raises(ResponseTooLarge):
         await make_client(max_body_bytes=2000).fetch_activitypub(url)
 
 
-async def test_redirect_to_a_private_name_is_refused(server: Loopback, make_client: MakeClient) -> None:
-    server.routes["/r"] = (302, {"Location": "http://evil.test/x"}, b"")
+async def test_redirect_to_a_private_name_is_refused(server: RawServer, make_client: MakeClient) -> None:
+    server.routes["/r"] = respond(302, headers={"Location": "http://evil.test/x"})
     with pytest.raises(BlockedAddress, match=r"10\.0\.0\.1"):
         await make_client().fetch_activitypub(server.url("/r"))
     assert server.connections == 1   # the redirecting server only
@@ -203,7 +144,7 @@ async def test_name_with_a_forbidden_address_is_refused(make_client: MakeClient,
 
 
 async def test_loopback_name_is_refused_without_connecting_when_the_policy_forbids_it(
-    server: Loopback, make_client: MakeClient,
+    server: RawServer, make_client: MakeClient,
 ) -> None:
     with pytest.raises(BlockedAddress, match=r"127\.0\.0\.1"):
         await make_client(STRICT).fetch_activitypub(server.url("/x"))
@@ -214,7 +155,7 @@ async def test_loopback_name_is_refused_without_connecting_when_the_policy_forbi
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "10.0.0.1", "[fd00::1]", "169.254.169.254",
                                   "[::ffff:127.0.0.1]", "0.0.0.0"])
-async def test_forbidden_ip_literal_is_refused(server: Loopback, make_client: MakeClient, host: str) -> None:
+async def test_forbidden_ip_literal_is_refused(server: RawServer, make_client: MakeClient, host: str) -> None:
     with pytest.raises(BlockedAddress):
         await make_client(STRICT).fetch_activitypub(f"http://{host}:{server.port}/x")
     assert server.connections == 0
@@ -222,7 +163,7 @@ async def test_forbidden_ip_literal_is_refused(server: Loopback, make_client: Ma
 
 @pytest.mark.parametrize("host", ["2130706433", "127.1", "0x7f.0.0.1"])
 async def test_non_canonical_ipv4_host_is_never_connected(
-    server: Loopback, make_client: MakeClient, host: str,
+    server: RawServer, make_client: MakeClient, host: str,
 ) -> None:
     with pytest.raises(FetchError):
         await make_client(STRICT).fetch_activitypub(f"http://{host}:{server.port}/x")

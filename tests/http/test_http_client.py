@@ -12,7 +12,6 @@ import socket
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
@@ -41,6 +40,7 @@ from fediverse_learn.http import (
     is_activitypub_media_type,
 )
 from fediverse_learn.netpolicy import AddressPolicy
+from tests.support.raw_server import Handler, RawServer, respond
 
 AP_TYPE = "application/activity+json"
 LOOPBACK_ONLY = AddressPolicy(allow_private=False, allowed_networks=(ip_network("127.0.0.1/32"),))
@@ -128,35 +128,6 @@ class FakeBackend(httpcore.AsyncNetworkBackend):
         return FakeStream(self)
 
 
-Handler = Callable[[asyncio.StreamWriter], Awaitable[None]]
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-def respond(
-    status: int = 200,
-    body: bytes = b"",
-    headers: Mapping[str, str] | None = None,
-    with_length: bool = True,
-) -> Handler:
-    async def handler(writer: asyncio.StreamWriter) -> None:
-        lines = [f"HTTP/1.1 {status} X", "Connection: close"]
-        all_headers = dict(headers or {})
-        if with_length:
-            all_headers.setdefault("Content-Length", str(len(body)))
-        lines += [f"{k}: {v}" for k, v in all_headers.items()]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        await writer.drain()
-
-    return handler
-
-
 def redirect(location: str, status: int = 302) -> Handler:
     return respond(status, headers={"Location": location})
 
@@ -174,62 +145,6 @@ async def drip(writer: asyncio.StreamWriter) -> None:
         writer.write(b" ")
         await writer.drain()
         await asyncio.sleep(0.05)
-
-
-@dataclass
-class LoopbackServer:
-    """A raw HTTP/1.1 server on 127.0.0.1 answering each path with a scripted handler."""
-
-    routes: dict[str, Handler] = field(default_factory=dict)
-    seen: list[Seen] = field(default_factory=list)
-    port: int = 0
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    def url(self, path: str, host: str = "social.test") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            method, path, _ = head[0].split(" ", 2)
-            headers = {}
-            for line in head[1:]:
-                if line:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.seen.append(Seen(method, path, headers, body))
-            await self.routes.get(path, respond(404))(writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            if task is not None:
-                self._tasks.discard(task)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[LoopbackServer]:
-    srv = LoopbackServer()
-    await srv.start()
-    yield srv
-    await srv.stop()
 
 
 MakeClient = Callable[..., HttpClient]
@@ -267,7 +182,7 @@ async def make_client() -> AsyncIterator[MakeClient]:
 
 
 async def test_fetch_activitypub_connects_to_checked_ip_with_host_name(
-    server: LoopbackServer, make_client: MakeClient
+    server: RawServer, make_client: MakeClient
 ) -> None:
     url = server.url("/notes/1")
     server.routes["/notes/1"] = document(url)
@@ -354,7 +269,7 @@ async def test_private_ip_literal_is_refused_before_connect(make_client: MakeCli
 
 
 async def test_redirect_to_private_address_is_refused(
-    server: LoopbackServer, make_client: MakeClient
+    server: RawServer, make_client: MakeClient
 ) -> None:
     server.routes["/start"] = redirect("http://evil.test/admin")
     backend = LoopbackOnlyBackend()
@@ -369,7 +284,7 @@ async def test_redirect_to_private_address_is_refused(
     "location", ["http://169.254.169.254/latest/meta-data/", "file:///etc/passwd", "gopher://social.test/"]
 )
 async def test_redirect_to_forbidden_target_is_refused(
-    server: LoopbackServer, make_client: MakeClient, location: str
+    server: RawServer, make_client: MakeClient, location: str
 ) -> None:
     server.routes["/start"] = redirect(location)
 
@@ -409,7 +324,7 @@ async def test_userinfo_is_refused(make_client: MakeClient) -> None:
 
 
 async def test_three_redirects_are_followed_and_every_hop_is_signed(
-    server: LoopbackServer, make_client: MakeClient
+    server: RawServer, make_client: MakeClient
 ) -> None:
     final = server.url("/notes/1", host="other.test")
     server.routes["/r1"] = redirect("/r2", 301)
@@ -429,7 +344,7 @@ async def test_three_redirects_are_followed_and_every_hop_is_signed(
     assert server.seen[-1].headers["host"] == f"other.test:{server.port}"
 
 
-async def test_fourth_redirect_is_too_many(server: LoopbackServer, make_client: MakeClient) -> None:
+async def test_fourth_redirect_is_too_many(server: RawServer, make_client: MakeClient) -> None:
     for i in range(1, 5):
         server.routes[f"/r{i}"] = redirect(f"/r{i + 1}")
     server.routes["/r5"] = document(server.url("/r5"))
@@ -440,7 +355,7 @@ async def test_fourth_redirect_is_too_many(server: LoopbackServer, make_client: 
     assert [s.path for s in server.seen] == ["/r1", "/r2", "/r3", "/r4"]
 
 
-async def test_redirect_loop_is_detected(server: LoopbackServer, make_client: MakeClient) -> None:
+async def test_redirect_loop_is_detected(server: RawServer, make_client: MakeClient) -> None:
     server.routes["/a"] = redirect("/b")
     server.routes["/b"] = redirect(server.url("/a"))
 
@@ -450,7 +365,7 @@ async def test_redirect_loop_is_detected(server: LoopbackServer, make_client: Ma
     assert [s.path for s in server.seen] == ["/a", "/b"]
 
 
-async def test_redirect_without_location_fails(server: LoopbackServer, make_client: MakeClient) -> None:
+async def test_redirect_without_location_fails(server: RawServer, make_client: MakeClient) -> None:
     server.routes["/a"] = respond(302)
 
     with pytest.raises(FetchError, match="without a Location"):
@@ -461,7 +376,7 @@ async def test_redirect_without_location_fails(server: LoopbackServer, make_clie
 
 
 async def test_declared_content_length_over_cap_is_refused_early(
-    server: LoopbackServer, make_client: MakeClient
+    server: RawServer, make_client: MakeClient
 ) -> None:
     server.routes["/big"] = respond(body=b" " * 5000, headers={"Content-Type": AP_TYPE})
 
@@ -469,7 +384,7 @@ async def test_declared_content_length_over_cap_is_refused_early(
         await make_client(max_body_bytes=1000).fetch_activitypub(server.url("/big"))
 
 
-async def test_streamed_body_over_cap_is_refused(server: LoopbackServer, make_client: MakeClient) -> None:
+async def test_streamed_body_over_cap_is_refused(server: RawServer, make_client: MakeClient) -> None:
     server.routes["/big"] = respond(body=b" " * 5000, headers={"Content-Type": AP_TYPE}, with_length=False)
 
     with pytest.raises(ResponseTooLarge, match="body exceeds 1000 bytes"):
@@ -477,7 +392,7 @@ async def test_streamed_body_over_cap_is_refused(server: LoopbackServer, make_cl
 
 
 async def test_gzip_bomb_is_refused_by_decompressed_size(
-    server: LoopbackServer, make_client: MakeClient
+    server: RawServer, make_client: MakeClient
 ) -> None:
     bomb = gzip.compress(b"\0" * (8 * 1024 * 1024))
     assert len(bomb) < 1_048_576
@@ -489,7 +404,7 @@ async def test_gzip_bomb_is_refused_by_decompressed_size(
 
 @pytest.mark.parametrize(("encoding", "compress"), [("gzip", gzip.compress), ("deflate", zlib.compress)])
 async def test_compressed_body_under_cap_is_decoded(
-    server: LoopbackServer, make_client: MakeClient, encoding: str, compress: Callable[[bytes], bytes]
+    server: RawServer, make_client: MakeClient, encoding: str, compress: Callable[[bytes], bytes]
 ) -> None:
     url = server.url("/notes/1")
     body = compress(orjson.dumps({"id": url, "content": "x" * 10_000}))
@@ -503,14 +418,14 @@ async def test_compressed_body_under_cap_is_decoded(
     assert server.seen[0].headers["accept-encoding"] == "gzip, deflate"
 
 
-async def test_unsupported_content_encoding_fails(server: LoopbackServer, make_client: MakeClient) -> None:
+async def test_unsupported_content_encoding_fails(server: RawServer, make_client: MakeClient) -> None:
     server.routes["/br"] = respond(body=b"xx", headers={"Content-Type": AP_TYPE, "Content-Encoding": "br"})
 
     with pytest.raises(FetchError, match="unsupported Content-Encoding"):
         await make_client().fetch_activitypub(server.url("/br"))
 
 
-async def test_slow_body_hits_the_total_deadline(server: LoopbackServer, make_client: MakeClient) -> None:
+async def test_slow_body_hits_the_total_deadline(server: RawServer, make_client: MakeClient) -> None:
     server.routes["/slow"] = drip
     started = time.monotonic()
 
@@ -525,7 +440,7 @@ async def test_slow_body_hits_the_total_deadline(server: LoopbackServer, make_cl
 
 @pytest.mark.parametrize("status", [404, 410, 500])
 async def test_non_success_status_carries_the_status(
-    server: LoopbackServer, make_client: MakeClient, status: int
+    server: RawServer, make_client: MakeClient, status: int
 ) -> None:
     server.routes["/gone"] = respond(status)
 
@@ -547,7 +462,7 @@ async def test_non_success_status_carries_the_status(
     ],
 )
 async def test_wrong_content_type_is_refused(
-    server: LoopbackServer, make_client: MakeClient, content_type: str
+    server: RawServer, make_client: MakeClient, content_type: str
 ) -> None:
     url = server.url("/notes/1")
     server.routes["/notes/1"] = document(url, content_type=content_type)
@@ -585,7 +500,7 @@ def test_other_media_types_are_not_activitypub(content_type: str) -> None:
 
 
 @pytest.mark.parametrize("claimed", ["https://other.test/notes/1", None, 42])
-async def test_id_mismatch_is_refused(server: LoopbackServer, make_client: MakeClient, claimed: Any) -> None:
+async def test_id_mismatch_is_refused(server: RawServer, make_client: MakeClient, claimed: Any) -> None:
     body = orjson.dumps({"id": claimed, "type": "Note"} if claimed else {"type": "Note"})
     server.routes["/notes/1"] = respond(body=body, headers={"Content-Type": AP_TYPE})
 
@@ -594,7 +509,7 @@ async def test_id_mismatch_is_refused(server: LoopbackServer, make_client: MakeC
 
 
 async def test_id_must_match_final_url_after_redirect(
-    server: LoopbackServer, make_client: MakeClient
+    server: RawServer, make_client: MakeClient
 ) -> None:
     server.routes["/old"] = redirect("/new")
     server.routes["/new"] = document(server.url("/old"))  # claims the URL we asked for, not where it lives
@@ -605,7 +520,7 @@ async def test_id_must_match_final_url_after_redirect(
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b'"id"', b"{not json", b""])
 async def test_non_object_json_is_a_validation_error(
-    server: LoopbackServer, make_client: MakeClient, body: bytes
+    server: RawServer, make_client: MakeClient, body: bytes
 ) -> None:
     server.routes["/x"] = respond(body=body, headers={"Content-Type": AP_TYPE})
 
@@ -638,7 +553,7 @@ async def test_dns_failure_is_a_fetch_error(make_client: MakeClient) -> None:
 
 
 async def test_fetch_json_follows_redirects_without_activitypub_rules(
-    server: LoopbackServer, make_client: MakeClient
+    server: RawServer, make_client: MakeClient
 ) -> None:
     server.routes["/.well-known/nodeinfo"] = redirect("/nodeinfo")
     server.routes["/nodeinfo"] = respond(body=b'{"links": []}', headers={"Content-Type": "application/json"})
@@ -650,7 +565,7 @@ async def test_fetch_json_follows_redirects_without_activitypub_rules(
     assert server.seen[0].headers["accept"] == "application/json"
 
 
-async def test_post_is_signed_over_its_body(server: LoopbackServer, make_client: MakeClient) -> None:
+async def test_post_is_signed_over_its_body(server: RawServer, make_client: MakeClient) -> None:
     server.routes["/inbox"] = respond(202, body=b"ok")
     payload = orjson.dumps({"type": "Follow"})
 
@@ -665,7 +580,7 @@ async def test_post_is_signed_over_its_body(server: LoopbackServer, make_client:
     assert seen.headers["x-test-body-length"] == str(len(payload))
 
 
-async def test_post_does_not_follow_redirects(server: LoopbackServer, make_client: MakeClient) -> None:
+async def test_post_does_not_follow_redirects(server: RawServer, make_client: MakeClient) -> None:
     server.routes["/inbox"] = redirect("http://evil.test/inbox")
 
     response = await make_client().post(server.url("/inbox"), b"{}", AP_TYPE, None)
@@ -676,7 +591,7 @@ async def test_post_does_not_follow_redirects(server: LoopbackServer, make_clien
 
 
 async def test_post_response_body_over_cap_is_discarded_status_kept(
-    server: LoopbackServer, make_client: MakeClient,
+    server: RawServer, make_client: MakeClient,
 ) -> None:
     # A delivery's outcome is its status: an oversized answer body is dropped, never buffered past the cap.
     server.routes["/inbox"] = respond(503, body=b" " * 5000, with_length=False)
@@ -691,7 +606,7 @@ async def test_post_refuses_private_address(make_client: MakeClient) -> None:
         await make_client().post("http://evil.test/inbox", b"{}", AP_TYPE, fake_signer)
 
 
-async def test_default_transport_uses_the_given_resolver_and_policy(server: LoopbackServer) -> None:
+async def test_default_transport_uses_the_given_resolver_and_policy(server: RawServer) -> None:
     url = server.url("/notes/1")
     server.routes["/notes/1"] = document(url)
 

@@ -12,8 +12,7 @@ import asyncio
 import gzip
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,38 +30,11 @@ from fediverse_learn.netpolicy import AddressPolicy
 from fediverse_learn.signatures import load_public_key, read_signature, verify_signature
 from fediverse_learn.signers import CavageSigner
 from tests.http.test_http_aiohttp import LOOPBACK_ONLY, STRICT, fake_resolver
+from tests.support.raw_server import Handler, RawServer, respond
 
 AP_TYPE = "application/activity+json"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "signatures"
 BODY = b'{"type":"Create","id":"https://here.test/a/1"}'
-
-Handler = Callable[[asyncio.StreamWriter], Awaitable[None]]
-
-
-@dataclass
-class Request:
-    line: str                        # "POST /path?query HTTP/1.1", as sent
-    headers: list[tuple[str, str]]   # as sent: order, case and repeats kept
-    body: bytes
-
-    def header(self, name: str) -> str:
-        (value,) = [v for k, v in self.headers if k.lower() == name]
-        return value
-
-    def normalised(self) -> tuple[str, list[tuple[str, str]], bytes]:
-        """What HTTP gives meaning to: header names without case, order between different names ignored."""
-        return self.line, sorted((k.lower(), v) for k, v in self.headers), self.body
-
-
-def respond(status: int, headers: Mapping[str, str] | None = None, body: bytes = b"", length: bool = True) -> Handler:
-    async def handler(writer: asyncio.StreamWriter) -> None:
-        lines = [f"HTTP/1.1 {status} X", "Connection: close"]
-        lines += [f"Content-Length: {len(body)}"] if length else []
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        await writer.drain()
-
-    return handler
 
 
 async def endless(writer: asyncio.StreamWriter) -> None:
@@ -71,65 +43,6 @@ async def endless(writer: asyncio.StreamWriter) -> None:
     while True:
         writer.write(b"x" * 65536)
         await writer.drain()   # raises once the client has gone
-
-
-@dataclass
-class Receiver:
-    """A raw HTTP/1.1 server on 127.0.0.1: records each request as sent, answers from `routes`."""
-
-    routes: dict[str, Handler] = field(default_factory=dict)
-    seen: list[Request] = field(default_factory=list)
-    connections: int = 0
-    port: int = 0
-    stop_silence: asyncio.Event = field(default_factory=asyncio.Event)
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        self.stop_silence.set()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    def url(self, path: str, host: str = "social.test") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    async def silent(self, writer: asyncio.StreamWriter) -> None:
-        await self.stop_silence.wait()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            line, *rest = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            headers = [(k.strip(), v.strip()) for k, _, v in (h.partition(":") for h in rest if h)]
-            length = next((int(v) for k, v in headers if k.lower() == "content-length"), 0)
-            self.seen.append(Request(line, headers, await reader.readexactly(length)))
-            path = line.split(" ")[1].split("?")[0]
-            await self.routes.get(path, respond(404))(writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            if task is not None:
-                self._tasks.discard(task)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    srv = Receiver()
-    await srv.start()
-    yield srv
-    await srv.stop()
 
 
 MakeClient = Callable[..., HttpClient]
@@ -184,42 +97,42 @@ async def outcome(call: Awaitable[Any]) -> tuple[str, int | None]:
 
 
 async def test_lean_post_sends_exactly_what_the_httpx_path_sends(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient], private_key: RSAPrivateKey,
+    server: RawServer, clients: tuple[MakeClient, MakeClient], private_key: RSAPrivateKey,
 ) -> None:
     lean, normal = clients
     # Given one signer at a fixed time (RSA PKCS#1 v1.5 signatures are deterministic)
     clock = FakeClock()
     signer = CavageSigner("https://here.test/users/ada#main-key", private_key, clock)
-    receiver.routes["/users/a%2Fb/inbox"] = respond(202)
-    url = receiver.url("/users/a%2Fb/inbox?x=%7E1")
+    server.routes["/users/a%2Fb/inbox"] = respond(202)
+    url = server.url("/users/a%2Fb/inbox?x=%7E1")
     # When the same activity is POSTed by the httpx path, the lean path, and the lean path's `post`
     assert (await normal().post(url, BODY, AP_TYPE, signer)).status_code == 202
     assert await lean().post_status(url, BODY, AP_TYPE, signer) == 202
     assert (await lean().post(url, BODY, AP_TYPE, signer)).status_code == 202
     # Then the three requests are the same: request line, every header and value, body
-    by_httpx, by_lean, by_lean_post = receiver.seen
+    by_httpx, by_lean, by_lean_post = server.seen
     assert by_lean.normalised() == by_httpx.normalised()
     assert by_lean_post.normalised() == by_httpx.normalised()
     assert by_lean.line == "POST /users/a%2Fb/inbox?x=%7E1 HTTP/1.1"   # as signed, not re-quoted
-    assert {k.lower() for k, _ in by_lean.headers} >= {
+    assert {k.lower() for k, _ in by_lean.fields} >= {
         "host", "date", "digest", "signature", "content-type", "content-length", "user-agent", "accept-encoding"}
-    assert by_lean.header("host") == f"social.test:{receiver.port}"
+    assert by_lean.header("host") == f"social.test:{server.port}"
     assert by_lean.header("user-agent") == "fediverse-learn-test"
     assert by_lean.header("content-type") == AP_TYPE
     # and the signature verifies against what arrived (Digest over the body, Date of the clock, Host)
-    sig = read_signature("POST", url, dict((k.lower(), v) for k, v in by_lean.headers), by_lean.body, clock.time())
+    sig = read_signature("POST", url, by_lean.headers, by_lean.body, clock.time())
     assert {"(request-target)", "host", "date", "digest", "content-type"} <= set(sig.covered)
     verify_signature(sig, load_public_key((FIXTURES / "cavage_test_public.pem").read_text(encoding="ascii")))
 
 
 async def test_unsigned_lean_post_sends_what_the_httpx_path_sends(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient],
+    server: RawServer, clients: tuple[MakeClient, MakeClient],
 ) -> None:
     lean, normal = clients
-    receiver.routes["/inbox"] = respond(202)
-    await normal().post(receiver.url("/inbox"), b"", AP_TYPE, None)
-    await lean().post_status(receiver.url("/inbox"), b"", AP_TYPE, None)
-    by_httpx, by_lean = receiver.seen
+    server.routes["/inbox"] = respond(202)
+    await normal().post(server.url("/inbox"), b"", AP_TYPE, None)
+    await lean().post_status(server.url("/inbox"), b"", AP_TYPE, None)
+    by_httpx, by_lean = server.seen
     assert by_lean.normalised() == by_httpx.normalised()
 
 
@@ -228,29 +141,29 @@ async def test_unsigned_lean_post_sends_what_the_httpx_path_sends(
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_redirect_is_not_followed_and_is_the_outcome(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient], status: int,
+    server: RawServer, clients: tuple[MakeClient, MakeClient], status: int,
 ) -> None:
     lean, normal = clients
-    receiver.routes["/inbox"] = respond(status, {"Location": receiver.url("/elsewhere")})
-    receiver.routes["/elsewhere"] = respond(202)
-    url = receiver.url("/inbox")
+    server.routes["/inbox"] = respond(status, headers={"Location": server.url("/elsewhere")})
+    server.routes["/elsewhere"] = respond(202)
+    url = server.url("/inbox")
     assert await outcome(lean().post_status(url, BODY, AP_TYPE, None)) == ("status", status)
     assert await outcome(normal().post(url, BODY, AP_TYPE, None)) == ("status", status)
-    assert [r.line.split(" ")[1] for r in receiver.seen] == ["/inbox", "/inbox"]   # /elsewhere never asked
+    assert [r.line.split(" ")[1] for r in server.seen] == ["/inbox", "/inbox"]   # /elsewhere never asked
 
 
 @pytest.mark.parametrize("handler", [
     endless,
     respond(503, body=b"x" * 5000),                                             # declared over the cap
-    respond(503, body=b"x" * 5000, length=False),                               # streamed over the cap
-    respond(503, {"Content-Encoding": "gzip"}, gzip.compress(b"x" * 100_000)),  # inflates over the cap
+    respond(503, body=b"x" * 5000, with_length=False),                          # streamed over the cap
+    respond(503, gzip.compress(b"x" * 100_000), {"Content-Encoding": "gzip"}),  # inflates over the cap
 ], ids=["endless", "declared", "streamed", "gzip"])
 async def test_answer_body_over_the_cap_is_dropped_and_the_status_kept(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient], handler: Handler,
+    server: RawServer, clients: tuple[MakeClient, MakeClient], handler: Handler,
 ) -> None:
     lean, normal = clients
-    receiver.routes["/inbox"] = handler
-    url = receiver.url("/inbox")
+    server.routes["/inbox"] = handler
+    url = server.url("/inbox")
     assert await outcome(lean(max_body_bytes=1000, timeout_total=10).post_status(url, BODY, AP_TYPE, None)) == (
         "status", 503)
     assert await outcome(normal(max_body_bytes=1000, timeout_total=10).post(url, BODY, AP_TYPE, None)) == (
@@ -258,23 +171,23 @@ async def test_answer_body_over_the_cap_is_dropped_and_the_status_kept(
     assert (await lean(max_body_bytes=1000).post(url, BODY, AP_TYPE, None)).content == b""
 
 
-async def test_answer_body_under_the_cap_is_read(receiver: Receiver, clients: tuple[MakeClient, MakeClient]) -> None:
+async def test_answer_body_under_the_cap_is_read(server: RawServer, clients: tuple[MakeClient, MakeClient]) -> None:
     lean, _ = clients
-    receiver.routes["/inbox"] = respond(400, {"Content-Encoding": "gzip"}, gzip.compress(b"bad request"))
-    assert await lean(max_body_bytes=1000).post_status(receiver.url("/inbox"), BODY, AP_TYPE, None) == 400
-    assert (await lean(max_body_bytes=1000).post(receiver.url("/inbox"), BODY, AP_TYPE, None)).content == (
+    server.routes["/inbox"] = respond(400, gzip.compress(b"bad request"), {"Content-Encoding": "gzip"})
+    assert await lean(max_body_bytes=1000).post_status(server.url("/inbox"), BODY, AP_TYPE, None) == 400
+    assert (await lean(max_body_bytes=1000).post(server.url("/inbox"), BODY, AP_TYPE, None)).content == (
         b"bad request")
 
 
 async def test_silent_receiver_hits_the_total_deadline(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient],
+    server: RawServer, clients: tuple[MakeClient, MakeClient],
 ) -> None:
     lean, normal = clients
-    receiver.routes["/inbox"] = receiver.silent
+    server.routes["/inbox"] = server.silent
     for client in (lean(timeout_total=0.3), normal(timeout_total=0.3)):
         started = time.monotonic()
         with pytest.raises(FetchTimeout):
-            await client.post_status(receiver.url("/inbox"), BODY, AP_TYPE, None)
+            await client.post_status(server.url("/inbox"), BODY, AP_TYPE, None)
         assert time.monotonic() - started < 3   # the deadline, not the 10 s read timeout
 
 
@@ -314,17 +227,17 @@ async def not_http(writer: asyncio.StreamWriter) -> None:
 @pytest.mark.parametrize("handler", [
     close_silently,
     not_http,
-    respond(202, {"Content-Length": "100"}, b"abc", length=False),               # truncated body
-    respond(202, {"Transfer-Encoding": "chunked"}, b"zz\r\nhello\r\n0\r\n\r\n", length=False),   # bad chunk
-    respond(202, {"Content-Encoding": "br"}, b"zz"),                                 # an encoding we never asked for
-    respond(202, {"Content-Encoding": "gzip"}, b"not gzip"),
+    respond(202, b"abc", {"Content-Length": "100"}, with_length=False),          # truncated body
+    respond(202, b"zz\r\nhello\r\n0\r\n\r\n", {"Transfer-Encoding": "chunked"}, with_length=False),   # bad chunk
+    respond(202, b"zz", {"Content-Encoding": "br"}),                                 # an encoding we never asked for
+    respond(202, b"not gzip", {"Content-Encoding": "gzip"}),
 ], ids=["no-answer", "not-http", "truncated", "bad-chunk", "br", "bad-gzip"])
 async def test_broken_answer_gives_the_same_outcome_on_both_paths(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient], handler: Handler,
+    server: RawServer, clients: tuple[MakeClient, MakeClient], handler: Handler,
 ) -> None:
     lean, normal = clients
-    receiver.routes["/inbox"] = handler
-    url = receiver.url("/inbox")
+    server.routes["/inbox"] = handler
+    url = server.url("/inbox")
     assert await outcome(lean().post_status(url, BODY, AP_TYPE, None)) == await outcome(
         normal().post(url, BODY, AP_TYPE, None))
 
@@ -341,27 +254,27 @@ async def test_broken_answer_gives_the_same_outcome_on_both_paths(
     ("mapped.test", STRICT),
 ])
 async def test_private_address_is_refused_without_connecting(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient], host: str, policy: AddressPolicy,
+    server: RawServer, clients: tuple[MakeClient, MakeClient], host: str, policy: AddressPolicy,
 ) -> None:
     lean, normal = clients
-    url = receiver.url("/inbox", host=host)
-    receiver.routes["/inbox"] = respond(202)
+    url = server.url("/inbox", host=host)
+    server.routes["/inbox"] = respond(202)
     with pytest.raises(FetchError) as lean_error:
         await lean(policy).post_status(url, BODY, AP_TYPE, None)
     with pytest.raises(FetchError) as normal_error:
         await normal(policy).post(url, BODY, AP_TYPE, None)
-    assert receiver.connections == 0
+    assert server.connections == 0
     if host not in ("2130706433", "127.1"):   # httpx refuses those as malformed, aiohttp as blocked: both refused
         assert lean_error.type is normal_error.type is BlockedAddress
 
 
 async def test_loopback_is_reached_when_the_policy_allows_it(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient],
+    server: RawServer, clients: tuple[MakeClient, MakeClient],
 ) -> None:
     lean, _ = clients
-    receiver.routes["/inbox"] = respond(202)
-    assert await lean(AddressPolicy(allow_private=True)).post_status(receiver.url("/inbox"), BODY, AP_TYPE, None) == 202
-    assert await lean().post_status(receiver.url("/inbox", host="127.0.0.1"), BODY, AP_TYPE, None) == 202
+    server.routes["/inbox"] = respond(202)
+    assert await lean(AddressPolicy(allow_private=True)).post_status(server.url("/inbox"), BODY, AP_TYPE, None) == 202
+    assert await lean().post_status(server.url("/inbox", host="127.0.0.1"), BODY, AP_TYPE, None) == 202
 
 
 # --- the URL check and its cache -----------------------------------------------------------------------
@@ -383,17 +296,17 @@ async def test_refused_url_is_refused_every_time_and_never_cached(
 
 
 async def test_url_allowed_for_one_client_is_still_refused_for_another(
-    receiver: Receiver, clients: tuple[MakeClient, MakeClient],
+    server: RawServer, clients: tuple[MakeClient, MakeClient],
 ) -> None:
     # The cache is shared by every client of the process: the http:// setting must be part of its key.
     lean, _ = clients
-    receiver.routes["/inbox"] = respond(202)
-    url = receiver.url("/inbox")
+    server.routes["/inbox"] = respond(202)
+    url = server.url("/inbox")
     assert await lean(allow_http=True).post_status(url, BODY, AP_TYPE, None) == 202
     with pytest.raises(BlockedAddress, match="scheme 'http' refused"):
         await lean(allow_http=False).post_status(url, BODY, AP_TYPE, None)
     assert await lean(allow_http=True).post_status(url, BODY, AP_TYPE, None) == 202
-    assert len(receiver.seen) == 2
+    assert len(server.seen) == 2
 
 
 # --- errors --------------------------------------------------------------------------------------------
