@@ -139,12 +139,20 @@ class _Source:
         return await db.fetchall(sql, args)
 
 
+# Mastodon's home rule for replies: one by a followed account shows when it answers the member, itself or an
+# account the member follows (a reply to a stranger is half a conversation); a reply to a post we don't have
+# shows, since whom it answers is unknown.
+_REPLY_SHOWN = ("NOT EXISTS (SELECT 1 FROM objects AS p WHERE p.uri = o.in_reply_to_uri"
+                f" AND p.author_uri != o.author_uri AND p.author_uri NOT IN ({_FOLLOWED}))")
+
+
 def _home_notes() -> _Source:
     return _Source(
         key="o.id",
         sql=(f"SELECT {_NOTE} FROM objects AS o {{hint}} WHERE {{range}} AND o.deleted_at IS NULL"
              f" AND o.author_uri IN ({_FOLLOWED}) AND o.author_uri NOT IN ({_HIDDEN})"
              " AND (o.visibility != 'direct' OR o.author_uri = :me OR instr(o.addressing, :quoted_viewer) > 0)"
+             f" AND (o.in_reply_to_uri IS NULL OR o.author_uri = :me OR {_REPLY_SHOWN})"
              " ORDER BY o.id {order} LIMIT :limit"),
         dense="NOT INDEXED", sparse="INDEXED BY objects_author",
         edge="SELECT id AS o_id FROM objects AS o WHERE {range} ORDER BY o.id {order} LIMIT 1 OFFSET :window",

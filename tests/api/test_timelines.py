@@ -356,3 +356,29 @@ async def test_migration_6_gives_stored_boosts_ids_and_indexes_tags(tmp_path: Pa
         assert [tuple(r) for r in await db.fetchall("SELECT name, object_id FROM object_tags")] == [("rust", 5)]
     finally:
         await db.close()
+
+
+async def test_home_leaves_out_replies_to_strangers_as_mastodon_does(federation: Federation) -> None:
+    # Given ada, who follows bob and dee but not cyd
+    a = await federation.add("a.test")
+    for name in ("ada", "bob", "cyd", "dee"):
+        await a.add_member(name)
+    ada, bob, cyd, dee = [await token_with(a, n, "read write follow") for n in ("ada", "bob", "cyd", "dee")]
+    for name in ("bob", "dee"):
+        account = (await a.client.get("/api/v1/accounts/lookup", params={"acct": name})).json()["id"]
+        await a.client.post(f"/api/v1/accounts/{account}/follow", headers=bearer(ada))
+    await federation.settle()
+    by_cyd, by_dee, by_ada = (await _post(a, cyd, "cyd asks"), await _post(a, dee, "dee asks"),
+                              await _post(a, ada, "ada asks"))
+    by_bob = await _post(a, bob, "bob muses")
+    # When bob answers cyd (a stranger to ada), dee, ada and himself, and ada answers cyd
+    to_cyd = await _post(a, bob, "@cyd yes", in_reply_to_id=by_cyd)
+    to_dee = await _post(a, bob, "@dee yes", in_reply_to_id=by_dee)
+    to_ada = await _post(a, bob, "@ada yes", in_reply_to_id=by_ada)
+    thread = await _post(a, bob, "and more", in_reply_to_id=by_bob)
+    own = await _post(a, ada, "@cyd me too", in_reply_to_id=by_cyd)
+    await federation.settle()
+    # Then ada's home has every one but bob's answer to cyd
+    home = await _ids(a, "/api/v1/timelines/home", ada)
+    assert home == [own, thread, to_ada, to_dee, by_bob, by_ada, by_dee]
+    assert to_cyd not in home and to_cyd in await _ids(a, "/api/v1/timelines/public")
