@@ -138,13 +138,13 @@ async def _update(services: Services, actor: LocalActor, activity: dict[str, Any
     authored = _authored(obj)
     summary = obj.get("summary")
     sensitive = obj.get("sensitive")
-    await save_edit(services.db, note)   # the version replaced, for the status's history
     note = await edit_note(
         services, actor, note, source=authored[0] if authored else None,
         media_type=authored[1] if authored else "text/markdown",
         summary=(summary.strip()[:5000] if isinstance(summary, str) else "") if "summary" in obj else None,
         sensitive=sensitive if isinstance(sensitive, bool) else None,
     )
+    await save_edit(services.db, before)   # the version replaced, for the status's history (once it is)
     update = await _published(services, actor, "Update", note.uri)
     await tell_of_edit(services, before, note, update["id"])
     return update

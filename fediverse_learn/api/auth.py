@@ -13,7 +13,11 @@ from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor_by_id
 from fediverse_learn.store.oauth import TokenInfo, find_token
 
-__all__ = ["Auth", "Scope", "authenticate", "bearer_token", "optional_auth"]
+__all__ = ["COUNT_ACTIONS", "Auth", "Scope", "authenticate", "bearer_token", "optional_auth"]
+
+COUNT_ACTIONS = "fediverse_learn.count_actions"
+"""Scope key the rate limits (api/limits.py) set for a counted action whose token they could not see (sent in
+the body): `authenticate` calls it with the member's id; it raises the 429 when over the limit."""
 
 Scope = str | tuple[str, ...] | None
 """The scope an endpoint needs: one granular scope, any of several, or None (any valid token)."""
@@ -75,7 +79,11 @@ async def authenticate(services: Services, request: Request, scope: Scope, *, me
     token = bearer_token(request, params)
     if token is None:
         raise _invalid()
-    return await _resolve(services, token, scope, member)
+    auth = await _resolve(services, token, scope, member)
+    count = request.scope.get(COUNT_ACTIONS)
+    if count is not None and auth.actor is not None:
+        await count(auth.actor.id)
+    return auth
 
 
 async def optional_auth(services: Services, request: Request, scope: Scope,

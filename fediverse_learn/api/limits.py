@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fediverse_learn.api.auth import bearer_token
+from fediverse_learn.api.auth import COUNT_ACTIONS, bearer_token
 from fediverse_learn.api.errors import ApiError
 from fediverse_learn.services import Services
 from fediverse_learn.store.api_limits import Allowance, Counter, hit, hit_all, prune, unhit
@@ -64,6 +64,7 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PREFIXES = ("/api/", "/oauth/")
 # Endpoints that need no token: a made-up bearer token must not move their requests out of the address's count.
 _BY_ADDRESS = re.compile(r"/oauth/.*|/api/v1/apps/?")
+
 _SIGN_UP = re.compile(r"/api/v1/accounts/?")
 PRUNE_EVERY = 5 * MINUTE
 
@@ -111,10 +112,11 @@ async def enforce(services: Services, limit: Limit, subject: str) -> None:
 
 
 class ApiLimits:
-    """Counts each write (POST, PUT, PATCH, DELETE) to /api/ and /oauth/: per token (a hash of it: no lookup, a
-    made-up token is just counted under its own hash) or else per address, per address for sign-ups, and per
-    account for the actions above. Over a limit: 429 `{"error": "Too many requests"}`; otherwise the response
-    gets the headers of the tightest limit. Reads, websockets and other paths pass untouched. Pure ASGI."""
+    """Counts each write (POST, PUT, PATCH, DELETE) to /api/ and /oauth/: per valid token (by its hash), else per
+    address (a made-up token too), per address for sign-ups, and per account for the actions above (a token
+    sent in the body is counted by `authenticate` through COUNT_ACTIONS). Over a limit: 429
+    `{"error": "Too many requests"}`; otherwise the response gets the headers of the tightest limit. Reads,
+    websockets and other paths pass untouched. Pure ASGI."""
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
@@ -127,20 +129,39 @@ class ApiLimits:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        now = self.services.clock.time()
+        db, now = self.services.db, self.services.clock.time()
         await self._prune(now)
-        general = await hit_all(self.services.db, _general_counters(request), now)
+        path = str(scope["path"])
+        token = None if _BY_ADDRESS.fullmatch(path) else bearer_token(request)
+        info = await find_token(db, token, now) if token is not None else None   # made-up: counted by address
+        general = await hit_all(db, _general_counters(request, token if info is not None else None), now)
         refused = next((a for a in general if not a.allowed), None)
+        limits = [limit for m, pattern, limit in ACTIONS if m == request.method and pattern.fullmatch(path)]
         actions: list[Allowance] = []
-        if refused is None:
-            actions = await hit_all(self.services.db, await self._action_counters(request, now), now)
-            refused = next((a for a in actions if not a.allowed), None)
-            if refused is not None:
-                await unhit(self.services.db, actions)
+        if refused is None and limits and info is not None and info.actor_id is not None:
+            refused = await self._count_actions(limits, info.actor_id, now, actions)
+        elif refused is None and limits and token is None:
+            # A token in the form or JSON body is only known to the view: `authenticate` counts it there.
+            async def count(actor_id: int) -> None:
+                stopped = await self._count_actions(limits, actor_id, self.services.clock.time(), actions)
+                if stopped is not None:
+                    raise _too_many(stopped, self.services.clock.time())
+            scope[COUNT_ACTIONS] = count
         if refused is not None:
             await _too_many(refused, now).response()(scope, receive, send)
             return
         await self._pass(scope, receive, send, general, actions)
+
+    async def _count_actions(self, limits: list[Limit], actor_id: int, now: float,
+                             into: list[Allowance]) -> Allowance | None:
+        """Count the per-account actions; the refused allowance (nothing stays counted) or None."""
+        allowances = await hit_all(self.services.db, [limit.counter(str(actor_id)) for limit in limits], now)
+        refused = next((a for a in allowances if not a.allowed), None)
+        if refused is not None:
+            await unhit(self.services.db, allowances)
+        else:
+            into.extend(allowances)
+        return refused
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send, general: list[Allowance],
                     actions: list[Allowance]) -> None:
@@ -168,18 +189,6 @@ class ApiLimits:
                 await unhit(self.services.db, actions)
             raise
 
-    async def _action_counters(self, request: Request, now: float) -> list[Counter]:
-        """The per-account counters of a request (one token lookup, only for the few actions counted so)."""
-        method, path = request.method, str(request.scope["path"])
-        limits = [limit for m, pattern, limit in ACTIONS if m == method and pattern.fullmatch(path)]
-        token = bearer_token(request) if limits else None
-        if token is None:
-            return []
-        info = await find_token(self.services.db, token, now)
-        if info is None or info.actor_id is None:   # the view answers 401 or 422
-            return []
-        return [limit.counter(str(info.actor_id)) for limit in limits]
-
     async def _prune(self, now: float) -> None:
         """Every few minutes, drop the counters of windows that have ended (a row per token and address would
         otherwise stay forever)."""
@@ -188,9 +197,9 @@ class ApiLimits:
             await prune(self.services.db, {limit.bucket: limit.window for limit in LIMITS}, now)
 
 
-def _general_counters(request: Request) -> list[Counter]:
+def _general_counters(request: Request, token: str | None) -> list[Counter]:
+    """Per token (a valid one's hash), else per address; and sign-ups per address."""
     path = str(request.scope["path"])
-    token = None if _BY_ADDRESS.fullmatch(path) else bearer_token(request)
     address = client_address(request)
     counters = [PER_TOKEN.counter(hashlib.sha256(token.encode()).hexdigest()) if token is not None
                 else PER_ADDRESS.counter(address)]

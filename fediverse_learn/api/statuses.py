@@ -118,9 +118,9 @@ async def _edit(services: Services, request: Request, status_id: str) -> Respons
     presenter = Presenter(services, auth.member)
     note = await _own_note(presenter, auth, status_id)
     text, spoiler, sensitive, _ = _authored(params)
-    await save_edit(services.db, note)
     edited = await edit_note(services, auth.member, note, source=text, media_type="text/plain",
                              summary=spoiler or "", sensitive=sensitive)
+    await save_edit(services.db, note)   # the version replaced, once the edit is made
     update = await latest_activity(services.db, auth.member.id, "Update", edited.uri)
     await tell_of_edit(services, note, edited, update.uri if update is not None else None)
     return json_response(await _entity(presenter, edited))

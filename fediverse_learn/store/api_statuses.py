@@ -181,7 +181,7 @@ _HOME_BOOSTS = (
     f" AND o.author_uri NOT IN ({_FOLLOWED}) AND {_MAY_SEE}"
     " AND NOT EXISTS (SELECT 1 FROM reactions AS e INDEXED BY reactions_object WHERE e.object_uri = o.uri"
     f" AND e.kind = 'announce' AND e.status_id < r.status_id AND +e.actor_uri IN ({_FOLLOWED})"
-    f" AND +e.actor_uri NOT IN ({_HIDDEN}))"
+    f" AND +e.actor_uri NOT IN ({_HIDDEN}) AND +e.actor_uri NOT IN ({_NO_BOOSTS}))"
 )
 _HOME = (
     _home_notes(),

@@ -47,11 +47,17 @@ INSERT OR IGNORE INTO object_tags (name, object_id) {_TAGS_OF.format(row="o", ta
 CREATE TRIGGER object_tags_insert AFTER INSERT ON objects BEGIN
     INSERT OR IGNORE INTO object_tags (name, object_id) {_TAGS_OF.format(row="NEW", table="")};
 END;
-CREATE TRIGGER object_tags_update AFTER UPDATE OF tags ON objects BEGIN
+CREATE INDEX object_tags_object ON object_tags (object_id);   -- for the triggers below
+CREATE TRIGGER object_tags_update AFTER UPDATE OF tags ON objects WHEN OLD.tags IS NOT NEW.tags BEGIN
     DELETE FROM object_tags WHERE object_id = OLD.id;
     INSERT OR IGNORE INTO object_tags (name, object_id) {_TAGS_OF.format(row="NEW", table="")};
 END;
 CREATE TRIGGER object_tags_delete AFTER DELETE ON objects BEGIN
     DELETE FROM object_tags WHERE object_id = OLD.id;
 END;
+
+-- An Undo takes back the notifications its activity caused (by who caused them), and timelines leave out
+-- those who block the member (by whom they block).
+CREATE INDEX notifications_from ON notifications (from_uri);
+CREATE INDEX blocks_target ON blocks (target_uri);
 """

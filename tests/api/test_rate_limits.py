@@ -196,3 +196,29 @@ def test_ipv6_addresses_count_by_their_64() -> None:
 
     assert address("2001:db8:1:2:aaaa::1") == address("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::"
     assert address("192.0.2.7") == "192.0.2.7"
+
+
+async def test_a_token_in_the_body_counts_for_the_account_too(federation: Federation) -> None:
+    # Given ada has posted 299 statuses in this window
+    a, token = await _setup(federation)
+    ada = await get_actor(a.services.db, "ada")
+    assert ada is not None
+    now = federation.clock.time()
+    await hit_all(a.services.db, [STATUSES.counter(str(ada.id))] * (STATUSES.limit - 1), now)
+    # When she posts with the token in the form body (not the header): the 300th counts, the 301st is refused
+    last = await a.client.post("/api/v1/statuses", data={"status": "the 300th", "access_token": token})
+    assert last.status_code == 200 and last.headers["x-ratelimit-remaining"] == "0"
+    refused = await a.client.post("/api/v1/statuses", json={"status": "one more", "access_token": token})
+    assert refused.status_code == 429 and refused.json() == {"error": "Too many requests"}
+    assert ("statuses", str(ada.id), 300) in await _rows(a)
+
+
+async def test_made_up_tokens_count_per_address(federation: Federation) -> None:
+    # Given one address sending writes, each with a new made-up bearer token
+    a, _ = await _setup(federation)
+    answers = [await a.client.post("/api/v1/statuses", data={"status": "x"}, headers=bearer(f"made-up-{n}"))
+               for n in range(3)]
+    # Then each is refused (401) and counted once against the address, with no row per made-up token
+    assert [r.status_code for r in answers] == [401] * 3
+    assert [r.headers["x-ratelimit-remaining"] for r in answers] == ["299", "298", "297"]
+    assert [(b, h) for b, _, h in await _rows(a)] == [("writes_address", 3)]

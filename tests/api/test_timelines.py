@@ -382,3 +382,23 @@ async def test_home_leaves_out_replies_to_strangers_as_mastodon_does(federation:
     home = await _ids(a, "/api/v1/timelines/home", ada)
     assert home == [own, thread, to_ada, to_dee, by_bob, by_ada, by_dee]
     assert to_cyd not in home and to_cyd in await _ids(a, "/api/v1/timelines/public")
+
+
+async def test_a_boost_hidden_by_reblogs_false_does_not_hide_a_later_one(federation: Federation) -> None:
+    # Given ada, who follows cy without her boosts and bob with his, and dee's status, which cy boosts first
+    a = await federation.add("a.test")
+    for name in ("ada", "bob", "cy", "dee"):
+        await a.add_member(name)
+    ada, bob, cy, dee = [await token_with(a, n, "read write follow") for n in ("ada", "bob", "cy", "dee")]
+    for name, reblogs in (("cy", "false"), ("bob", "true")):
+        account = (await a.client.get("/api/v1/accounts/lookup", params={"acct": name})).json()["id"]
+        await a.client.post(f"/api/v1/accounts/{account}/follow", data={"reblogs": reblogs}, headers=bearer(ada))
+    await federation.settle()
+    status = await _post(a, dee, "by dee")
+    await a.client.post(f"/api/v1/statuses/{status}/reblog", headers=bearer(cy))
+    # When bob boosts it after her
+    later = (await a.client.post(f"/api/v1/statuses/{status}/reblog", headers=bearer(bob))).json()
+    await federation.settle()
+    # Then ada's home shows bob's boost
+    home = (await a.client.get("/api/v1/timelines/home", headers=bearer(ada))).json()
+    assert [(s["id"], s["account"]["username"], s["reblog"]["id"]) for s in home] == [(later["id"], "bob", status)]
