@@ -140,17 +140,20 @@ async def announce_tx(tx: Transaction, services: Services, community: LocalActor
 
 
 async def boost_tx(tx: Transaction, services: Services, community: LocalActor, note_uri: str, author_uri: str,
-                   inboxes: Iterable[str]) -> bool:
-    """Inside the caller's transaction: boost a thread's top-level post once, as Mastodon boosts."""
+                   inboxes: Iterable[str]) -> str | None:
+    """Inside the caller's transaction: boost a thread's top-level post once, as Mastodon boosts; the Announce's
+    id (to stream once the transaction commits), or None if it was boosted before."""
     doc = announce_activity(services, community, note_uri, author_uri)
     doc["audience"] = services.uris.actor(community.name)
     if not await record_announce(tx, community.id, note_uri, "object", doc["id"], services.clock.time()):
-        return False
+        return None
     await publish_tx(tx, services, community, doc, Audience(inboxes=tuple(inboxes), local=()))
     # the boost is a status of the community (Mastodon's reblog): in its members' home timelines here and on
-    # its account page
-    await add_reaction(tx, "announce", doc["audience"], note_uri, doc["id"], services.clock.time())
-    return True
+    # its account page, with the id of its activity as our other boosts have
+    ref = services.uris.parse(doc["id"])
+    await add_reaction(tx, "announce", doc["audience"], note_uri, doc["id"], services.clock.time(),
+                       status_id=ref.object_id if ref is not None else None)
+    return str(doc["id"])
 
 
 async def undo_boost_tx(tx: Transaction, services: Services, community: LocalActor, note_uri: str,

@@ -165,9 +165,11 @@ async def _share(services: Services, community: LocalActor, activity: dict[str, 
             return
         await set_thread_fields(tx, note.uri, audience=community_uri, context=context, name=title)
         await announce_tx(tx, services, community, activity, fanout.group_aware, context=context)
-        if top_level:
-            await boost_tx(tx, services, community, note.uri, note.author_uri, fanout.others)
+        boost = (await boost_tx(tx, services, community, note.uri, note.author_uri, fanout.others)
+                 if top_level else None)
     kick_workers(services)
+    if boost is not None:
+        publish_boost(services, boost)
     log.info("community %s shares %s (%d group-aware inboxes, %d others)", community.name, note.uri,
              len(fanout.group_aware), len(fanout.others) if top_level else 0)
 
