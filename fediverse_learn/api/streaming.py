@@ -68,14 +68,23 @@ class _Connection:
         if name == "user:notification":
             return event == "status.update" and mentioned
         if name == "user":
-            return me is not None and (note.author_uri == me or (event != "update" and mentioned) or
-                                       await follows_accepted(self.services.db, me, note.author_uri))
+            return me is not None and (note.author_uri == me or (event != "update" and mentioned) or (
+                await follows_accepted(self.services.db, me, note.author_uri) and await self._reply_shown(note, me)))
         if note.visibility != "public" or (name.endswith("local") and not note.is_local):
             return False
         if name.startswith("hashtag"):
             return any(str(t.get("name", "")).lower().lstrip("#") == tag for t in note.tags
                        if t.get("type") == "Hashtag")
         return name.startswith("public")
+
+    async def _reply_shown(self, note: StoredNote, me: str) -> bool:
+        """Home's rule for a followed account's reply: shown when it answers the member, its author or an account
+        the member follows, or a post we don't have (store/api_statuses.py `_REPLY_SHOWN`)."""
+        if note.in_reply_to_uri is None:
+            return True
+        parent = await get_note(self.services.db, note.in_reply_to_uri)
+        return parent is None or parent.author_uri in (me, note.author_uri) or await follows_accepted(
+            self.services.db, me, parent.author_uri)
 
     async def _silenced(self, author_uri: str) -> bool:
         """Whether the member blocks (or is blocked by) or mutes the author."""

@@ -315,3 +315,20 @@ async def test_boosts_reach_the_user_stream_as_home_shows_them(federation: Feder
     home = (await a.client.get("/api/v1/timelines/home", headers=bearer(ada))).json()
     assert [s["id"] for s in home] == [marker["id"], boost["id"], bobs["id"]]
     await socket.close()
+
+
+async def test_replies_to_strangers_stay_off_the_user_stream_as_off_home(federation: Federation) -> None:
+    # Given ada, who follows bob, and cyd whom she doesn't follow
+    a, ada, bob = await ada_follows_bob(federation, "read write")
+    await a.add_member("cyd")
+    cyd = await token_with(a, "cyd", "write")
+    by_cyd, by_ada = await post_status(a, cyd, "cyd asks"), await post_status(a, ada, "ada asks")
+    socket = Socket(a, stream="user", access_token=ada)
+    await socket.connect()
+    # When bob answers cyd, then ada
+    await post_status(a, bob, "@cyd yes", in_reply_to_id=by_cyd["id"])
+    to_ada = await post_status(a, bob, "@ada yes", in_reply_to_id=by_ada["id"])
+    # Then only the answer to ada is streamed (then her mention notification)
+    event = await socket.event()
+    assert event["event"] == "update" and orjson.loads(event["payload"])["id"] == to_ada["id"]
+    await socket.close()
