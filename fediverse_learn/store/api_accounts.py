@@ -9,7 +9,6 @@ from fediverse_learn.store.db import Database
 __all__ = [
     "ProfileEdit",
     "RelationshipFacts",
-    "author_stats",
     "follow_page",
     "relationship_facts",
     "remote_actor_id",
@@ -28,13 +27,6 @@ async def remote_actor_id(db: Database, uri: str) -> int | None:
 async def remote_actor_uri(db: Database, row_id: int) -> str | None:
     row = await db.fetchone("SELECT uri FROM remote_actors WHERE id = ? AND gone_at IS NULL", (row_id,))
     return str(row["uri"]) if row is not None else None
-
-
-async def author_stats(db: Database, author_uri: str) -> tuple[int, float | None]:
-    """(statuses we hold by this author, when the newest was published)."""
-    row = await db.fetchone("SELECT count(*) AS n, max(published) AS last FROM objects"
-                            " WHERE author_uri = ? AND deleted_at IS NULL", (author_uri,))
-    return (int(row["n"]), row["last"]) if row is not None else (0, None)
 
 
 async def summary_source(db: Database, actor_id: int) -> str | None:

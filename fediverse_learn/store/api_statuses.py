@@ -346,8 +346,8 @@ class AccountCounts:
 
 
 async def account_counts(db: Database, uris: list[str]) -> dict[str, AccountCounts]:
-    """AccountCounts of several actors in one query (the authors of a page of a timeline); statuses as
-    store.api_accounts.author_stats counts them."""
+    """AccountCounts of several actors in one query (the authors of a page of a timeline); statuses: those we
+    hold by each, not deleted, and when the newest was published."""
     rows = await db.fetchall(
         "SELECT j.value AS uri,"
         " (SELECT count(*) FROM follows WHERE followee_uri = j.value AND state = 'accepted') AS followers,"

@@ -75,6 +75,10 @@ class Database:
         return cls(path, writer, reader)
 
     async def close(self) -> None:
+        """Close both connections, after the group commit under way (its callers get their answers)."""
+        writer = self._group_writer
+        if writer is not None and writer.get_loop() is asyncio.get_running_loop():
+            await asyncio.gather(writer, return_exceptions=True)
         await self._reader.close()
         await self._writer.close()
 

@@ -20,7 +20,7 @@ SQL = f"""
 ALTER TABLE follows ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE follows ADD COLUMN show_reblogs INTEGER NOT NULL DEFAULT 1;
 
--- Status counts and last status of an account (author_stats) without reading the rows.
+-- Status counts and last status of an account (account_counts) without reading the rows.
 CREATE INDEX objects_author_live ON objects (author_uri, deleted_at, published);
 -- The local public timeline: newest local statuses first, without scanning remote ones.
 CREATE INDEX objects_local ON objects (id) WHERE local_actor_id IS NOT NULL;
