@@ -13,7 +13,8 @@ Reported: accepted/s (wall) and the server process's CPU per request (/proc utim
 median of the runs, ours and the floor interleaved. Then the worker: `InboxWorker(services).step()` until
 idle over the rows each run queued, in this process, rows/s and CPU per row. Usage:
     python -m bench.inbox [--runs 5] [--activities 2000] [--concurrency 32]
-With BENCH_PROFILE=DIR set, each server writes its cProfile stats to DIR/inbox-{ours,floor}.prof at exit.
+With BENCH_PROFILE=DIR set, each server writes its cProfile stats to DIR/inbox-{ours,floor}.prof at exit, and
+the worker's drains (this process, event-loop thread only) add theirs up in DIR/inbox-worker.prof.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import cProfile
 import gc
 import logging
 import os
+import pstats
 import signal
 import statistics
 import subprocess
@@ -210,14 +212,26 @@ async def drain_inbox(config_path: Path) -> Processed:
     from inbox.worker import InboxWorker
 
     services = await build_services(load_config(config_path))
+    profile_dir = os.environ.get("BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_dir else None
     try:
         worker = InboxWorker(services)
         gc.collect()
+        if profiler is not None:
+            profiler.enable()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         rows = 0
         while handled := await worker.step():
             rows += handled
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        if profiler is not None and profile_dir:
+            profiler.disable()
+            path = Path(profile_dir) / "inbox-worker.prof"
+            if path.exists():   # the stats of every drain of the run, added up
+                profiler.create_stats()
+                pstats.Stats(profiler).add(str(path)).dump_stats(path)
+            else:
+                profiler.dump_stats(path)
         bad = await services.db.fetchall("SELECT state, last_error FROM inbox_queue WHERE state != 'done' LIMIT 3")
         if bad:
             raise RuntimeError(f"inbox rows not done: {[dict(r) for r in bad]}")

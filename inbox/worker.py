@@ -89,7 +89,11 @@ class InboxWorker:
         self._lease = lease
 
     async def step(self) -> int:
-        """Handle one batch; return how many rows were claimed (0 when idle). Never raises an Exception."""
+        """Handle one batch; return how many rows were claimed (0 when idle). Never raises an Exception.
+
+        Rows whose handler succeeded are marked done together, once their effects are committed: at the
+        end of the batch, or before half the lease has gone (a crash before that re-handles them: handlers
+        are idempotent, the queue at-least-once)."""
         services = self._services
         try:
             now = services.clock.time()
@@ -98,18 +102,37 @@ class InboxWorker:
             log.exception("inbox worker could not claim rows")
             return 0
         lease_until = now + self._lease
+        flush_at = now + self._lease / 2
+        handled: list[QueuedActivity] = []
         for row in rows:
-            if services.clock.time() >= lease_until:
+            current = services.clock.time()
+            if current >= lease_until:
                 log.warning("inbox worker lease ran out; %s and later rows are left for the next claim",
                             row.activity_id)
                 break
+            if handled and current >= flush_at:
+                await self._finish(handled)
+                handled = []
             try:
-                await self._handle(row)
+                if await self._handle(row):
+                    handled.append(row)
             except Exception:   # the worker boundary: never let one row stop the others
                 log.exception("inbox worker could not record the outcome of %s", row.activity_id)
+        await self._finish(handled)
         return len(rows)
 
-    async def _handle(self, row: QueuedActivity) -> None:
+    async def _finish(self, rows: list[QueuedActivity]) -> None:
+        if not rows:
+            return
+        try:
+            await finish_incoming(self._services.db, *(row.id for row in rows))
+        except Exception:   # the worker boundary: the rows stay leased and are handled again later
+            log.exception("inbox worker could not record the outcome of %s",
+                          ", ".join(row.activity_id for row in rows))
+
+    async def _handle(self, row: QueuedActivity) -> bool:
+        """Run the row's handler; True when it succeeded (the caller marks it done), else its failure is
+        recorded (retry or park) and False."""
         services = self._services
         try:
             activity = _parse(row.body)
@@ -119,8 +142,8 @@ class InboxWorker:
             await dispatch(services, incoming)
         except Exception as exc:   # the worker boundary: the outcome and traceback go on the queue row
             await self._failed(row, exc)
-            return
-        await finish_incoming(services.db, row.id)
+            return False
+        return True
 
     async def _failed(self, row: QueuedActivity, exc: Exception) -> None:
         services = self._services

@@ -51,29 +51,33 @@ async def enqueue_incoming_tx(
 
 
 async def claim_incoming(db: Database, now: float, lease: float, limit: int) -> list[QueuedActivity]:
-    """Claim due activities (queued, due, lease expired) in arrival order, leasing them for `lease` seconds."""
-    async with db.transaction() as tx:
-        rows = await tx.fetchall(
-            "SELECT id, activity_id, actor_uri, recipient, body, attempts FROM inbox_queue"
-            " WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
-            " ORDER BY id LIMIT ?",
-            (now, now, limit),
-        )
-        if rows:
-            await tx.executemany(
-                "UPDATE inbox_queue SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
-                [(now + lease, r["id"]) for r in rows],
-            )
-    return [
-        QueuedActivity(id=r["id"], activity_id=r["activity_id"], actor_uri=r["actor_uri"],
-                       recipient=r["recipient"], body=bytes(r["body"]), attempts=r["attempts"] + 1)
-        for r in rows
-    ]
+    """Claim due activities (queued, due, lease expired) in arrival order, leasing them for `lease` seconds.
+
+    One `UPDATE … RETURNING` (one call on the writer's thread, committed when it returns)."""
+    rows = await db.execute_returning(
+        "UPDATE inbox_queue SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+        " SELECT id FROM inbox_queue"
+        " WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+        " ORDER BY id LIMIT ?)"
+        " RETURNING id, activity_id, actor_uri, recipient, body, attempts",
+        (now + lease, now, now, limit),
+    )
+    return sorted(   # RETURNING gives no order: arrival order is the id's
+        (QueuedActivity(id=r["id"], activity_id=r["activity_id"], actor_uri=r["actor_uri"],
+                        recipient=r["recipient"], body=bytes(r["body"]), attempts=r["attempts"])
+         for r in rows),
+        key=lambda row: row.id,
+    )
 
 
-async def finish_incoming(db: Database, queue_id: int) -> None:
-    await db.execute("UPDATE inbox_queue SET state = 'done', lease_until = NULL, last_error = NULL WHERE id = ?",
-                     (queue_id,))
+async def finish_incoming(db: Database, *queue_ids: int) -> None:
+    """Mark handled activities done, all in one transaction (one call on the writer's thread)."""
+    if not queue_ids:
+        return
+    await db.executemany_batches([(
+        "UPDATE inbox_queue SET state = 'done', lease_until = NULL, last_error = NULL WHERE id = ?",
+        [(queue_id,) for queue_id in queue_ids],
+    )])
 
 
 async def retry_incoming(db: Database, queue_id: int, error: str, next_attempt_at: float) -> None:

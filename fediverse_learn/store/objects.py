@@ -14,6 +14,7 @@ __all__ = [
     "StoredNote",
     "get_note",
     "get_note_by_id",
+    "insert_new_note",
     "is_tombstoned",
     "note_from_row",
     "pop_early_undo",
@@ -77,6 +78,15 @@ def note_from_row(row: Row) -> StoredNote:
     )
 
 
+def _insert_params(note: StoredNote) -> tuple[Any, ...]:
+    addressing = orjson.dumps({"to": list(note.to), "cc": list(note.cc)}).decode()
+    tags = orjson.dumps(list(note.tags)).decode()
+    return (note.id, note.uri, note.local_actor_id, note.author_uri, note.type, note.visibility,
+            note.content_html, note.source, note.source_type, note.summary, note.name, int(note.sensitive),
+            note.language, note.url, note.in_reply_to_uri, note.context_uri, note.audience_uri, addressing,
+            tags, note.published, note.updated, note.deleted_at)
+
+
 async def save_note(tx: Transaction, note: StoredNote) -> bool:
     """Insert a note, or update the content of an existing one with the same uri and author.
 
@@ -84,24 +94,31 @@ async def save_note(tx: Transaction, note: StoredNote) -> bool:
     existing = await tx.fetchone("SELECT author_uri FROM objects WHERE uri = ?", (note.uri,))
     if existing is not None and existing["author_uri"] != note.author_uri:
         return False
-    addressing = orjson.dumps({"to": list(note.to), "cc": list(note.cc)}).decode()
-    tags = orjson.dumps(list(note.tags)).decode()
     if existing is None:
-        await tx.execute(
-            f"INSERT INTO objects ({_COLUMNS}) VALUES ({','.join('?' * 22)})",
-            (note.id, note.uri, note.local_actor_id, note.author_uri, note.type, note.visibility,
-             note.content_html, note.source, note.source_type, note.summary, note.name, int(note.sensitive),
-             note.language, note.url, note.in_reply_to_uri, note.context_uri, note.audience_uri, addressing,
-             tags, note.published, note.updated, note.deleted_at),
-        )
+        await tx.execute(f"INSERT INTO objects ({_COLUMNS}) VALUES ({','.join('?' * 22)})", _insert_params(note))
         return True
     await tx.execute(
         "UPDATE objects SET content_html = ?, source = ?, source_type = ?, summary = ?, name = ?, sensitive = ?,"
         " language = ?, tags = ?, updated = ? WHERE uri = ?",
         (note.content_html, note.source, note.source_type, note.summary, note.name, int(note.sensitive),
-         note.language, tags, note.updated, note.uri),
+         note.language, orjson.dumps(list(note.tags)).decode(), note.updated, note.uri),
     )
     return True
+
+
+_INSERT_NEW = (
+    f"INSERT INTO objects ({_COLUMNS}) SELECT {','.join('?' * 22)}"
+    " WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE uri = ?)"
+    " AND NOT EXISTS (SELECT 1 FROM early_undos WHERE target_uri = ? AND actor_uri = ?)"
+    " ON CONFLICT (uri) DO NOTHING"
+)
+
+
+async def insert_new_note(db: Database, note: StoredNote) -> bool:
+    """Insert a note in one statement (its own transaction, one call on the writer's thread) only when its
+    uri is new, not tombstoned and has no early Delete/Undo by its author; False when nothing was written
+    (the caller then finds out which, with `is_tombstoned`, `pop_early_undo` and `get_note`)."""
+    return await db.insert(_INSERT_NEW, (*_insert_params(note), note.uri, note.uri, note.author_uri)) is not None
 
 
 async def get_note(db: Database | Transaction, uri: str) -> StoredNote | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,10 @@ def _encode(actor: RemoteActor) -> bytes:
     return orjson.dumps(dataclasses.asdict(actor), default=default)
 
 
+@functools.lru_cache(maxsize=1024)
 def _decode(data: str | bytes) -> RemoteActor:
+    """The actor a stored `data` column holds; remembered by that text (a RemoteActor is immutable, and a
+    refreshed actor has new text), so the hot path (each activity's author) parses it once."""
     raw = orjson.loads(data)
     raw["keys"] = tuple(RemoteKey(**k) for k in raw["keys"])
     raw["also_known_as"] = tuple(raw["also_known_as"])

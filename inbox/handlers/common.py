@@ -12,7 +12,14 @@ from fediverse_learn.errors import ValidationError
 from fediverse_learn.services import Services
 from fediverse_learn.store.actors import LocalActor, get_actor
 from fediverse_learn.store.db import Transaction
-from fediverse_learn.store.objects import StoredNote, get_note, is_tombstoned, pop_early_undo, save_note
+from fediverse_learn.store.objects import (
+    StoredNote,
+    get_note,
+    insert_new_note,
+    is_tombstoned,
+    pop_early_undo,
+    save_note,
+)
 from fediverse_learn.visibility import visibility_of
 from fediverse_learn.vocab import as_list, has_type, http_url, id_of, ids_of, same_origin
 from inbox.incoming import Incoming
@@ -28,6 +35,7 @@ __all__ = [
     "note_from_document",
     "object_uri",
     "store_new_note",
+    "store_new_note_alone",
     "stored_note",
 ]
 
@@ -145,3 +153,14 @@ async def store_new_note(tx: Transaction, services: Services, resolved: Resolved
     row = stored_note(note, note_id=services.ids.next(now), visibility=resolved.visibility, now=now)
     await save_note(tx, row)
     return row
+
+
+async def store_new_note_alone(services: Services, resolved: ResolvedNote, now: float) -> StoredNote | None:
+    """`store_new_note` in its own transaction. The usual case, a new note, is one statement (one call on the
+    writer's thread); only when that wrote nothing do the checks run one by one, to drop an early-deleted
+    note's marker and log why."""
+    row = stored_note(resolved.note, note_id=services.ids.next(now), visibility=resolved.visibility, now=now)
+    if await insert_new_note(services.db, row):
+        return row
+    async with services.db.transaction() as tx:
+        return await store_new_note(tx, services, resolved, now)

@@ -18,7 +18,7 @@ from inbox.handlers.common import (
     fetch_note,
     note_from_document,
     object_uri,
-    store_new_note,
+    store_new_note_alone,
 )
 from inbox.handlers.community import share_with_communities
 from inbox.handlers.notify import notify_uri
@@ -57,8 +57,7 @@ async def handle_create(services: Services, incoming: Incoming) -> None:
         log.info("reply %s from %s: its author does not accept it; dropped", note.uri, incoming.actor_uri)
         return
     now = services.clock.time()
-    async with services.db.transaction() as tx:
-        stored = await store_new_note(tx, services, resolved, now)
+    stored = await store_new_note_alone(services, resolved, now)
     if stored is not None:
         log.info("stored %s %s by %s", stored.type, stored.uri, stored.author_uri)
         event_bus(services).publish("note", uri=stored.uri)
