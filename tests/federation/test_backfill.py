@@ -29,11 +29,6 @@ MALLORY = "https://evil.test/users/mallory"
 STATUS = "https://mastodon.test/users/{}/statuses/11238400000000000{}"
 
 
-@pytest.fixture(scope="module")
-def keyring() -> KeyRing:
-    return KeyRing()
-
-
 @pytest.fixture
 async def world(federation: Federation, keyring: KeyRing) -> AsyncIterator[World]:
     w = await World.create(federation, keyring)

@@ -20,11 +20,6 @@ BOB = "https://gts.test/users/bob"
 FOLLOW_ID = "https://mastodon.test/9d4f2c1e-7a2b-4c55-9a0e-3f1d2b6c8e71"
 
 
-@pytest.fixture(scope="module")
-def keyring() -> KeyRing:
-    return KeyRing()
-
-
 @pytest.fixture
 async def world(federation: Federation, keyring: KeyRing) -> AsyncIterator[World]:
     w = await World.create(federation, keyring)

@@ -24,11 +24,6 @@ BOB = "https://gts.test/users/bob"
 AS = "https://www.w3.org/ns/activitystreams"
 
 
-@pytest.fixture(scope="module")
-def keyring() -> KeyRing:
-    return KeyRing()
-
-
 @pytest.fixture
 async def world(federation: Federation, keyring: KeyRing) -> AsyncIterator[World]:
     w = await World.create(federation, keyring)

@@ -22,11 +22,6 @@ CAROL = "https://lemmy.test/u/carol"
 AS = "https://www.w3.org/ns/activitystreams"
 
 
-@pytest.fixture(scope="module")
-def keyring() -> KeyRing:
-    return KeyRing()
-
-
 @pytest.fixture
 async def world(federation: Federation, keyring: KeyRing) -> AsyncIterator[World]:
     w = await World.create(federation, keyring)

@@ -44,11 +44,6 @@ class Local:
                                        "https://learn.test": LEARN})
 
 
-@pytest.fixture(scope="module")
-def keyring() -> KeyRing:
-    return KeyRing()
-
-
 @pytest.fixture
 async def local(federation: Federation, keyring: KeyRing) -> AsyncIterator[Local]:
     world = await World.create(federation, keyring)
