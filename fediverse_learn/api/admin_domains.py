@@ -57,14 +57,20 @@ async def _block(services: Services, params: Params, domain: str, current: Domai
     return domain_block_entity(*saved)
 
 
+async def _rules_page(services: Services, request: Request, kind: str) -> Response:
+    """A page of domain blocks or allows, newest first, paged by Link headers."""
+    params = await read_params(request, body=False)
+    await admin_auth(services, request, f"admin:read:domain_{kind}s", params)
+    page = page_of(params, default=100, maximum=200)
+    rules = await domain_rules_page(services.db, kind, page)
+    entity = domain_block_entity if kind == "block" else domain_allow_entity
+    return json_response([entity(*r) for r in rules],
+                         headers=link_header(request, services.uris.base, [r[0] for r in rules], page))
+
+
 async def _blocks(services: Services, request: Request) -> Response:
     if request.method == "GET":
-        params = await read_params(request, body=False)
-        await admin_auth(services, request, "admin:read:domain_blocks", params)
-        page = page_of(params, default=100, maximum=200)
-        rules = await domain_rules_page(services.db, "block", page)
-        return json_response([domain_block_entity(*r) for r in rules],
-                             headers=link_header(request, services.uris.base, [r[0] for r in rules], page))
+        return await _rules_page(services, request, "block")
     params = await read_params(request)
     auth = await admin_auth(services, request, "admin:write:domain_blocks", params)
     domain = validate_domain(params.text("domain") or "")
@@ -93,12 +99,7 @@ async def _one_block(services: Services, request: Request, rule_id: str) -> Resp
 
 async def _allows(services: Services, request: Request) -> Response:
     if request.method == "GET":
-        params = await read_params(request, body=False)
-        await admin_auth(services, request, "admin:read:domain_allows", params)
-        page = page_of(params, default=100, maximum=200)
-        rules = await domain_rules_page(services.db, "allow", page)
-        return json_response([domain_allow_entity(*r) for r in rules],
-                             headers=link_header(request, services.uris.base, [r[0] for r in rules], page))
+        return await _rules_page(services, request, "allow")
     params = await read_params(request)
     auth = await admin_auth(services, request, "admin:write:domain_allows", params)
     domain = validate_domain(params.text("domain") or "")
